@@ -1,0 +1,1 @@
+"""Vision models. Import a family module directly, or use ``refmodels.create_model``."""
