@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "load_photo", "to_model_input"]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "center_crop", "load_photo", "to_model_input"]
 
 # Per-channel statistics of ImageNet's training set (RGB, pixel values in [0, 1]),
 # the normalisation every ImageNet-trained model in timm/torchvision expects.
@@ -29,6 +29,14 @@ def load_photo(name: str = "chelsea") -> np.ndarray:
     return image[..., :3]
 
 
+def center_crop(image: np.ndarray) -> np.ndarray:
+    """The largest centred square of an (H, W, ...) image: what the model sees."""
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return image[top : top + side, left : left + side]
+
+
 def to_model_input(image: np.ndarray, size: int = 224) -> torch.Tensor:
     """Center-crop to a square, resize to ``size`` x ``size``, scale to [0, 1], normalise.
 
@@ -39,10 +47,7 @@ def to_model_input(image: np.ndarray, size: int = 224) -> torch.Tensor:
     """
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"expected an (H, W, 3) image; got shape {image.shape}")
-    h, w = image.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    square = image[top : top + side, left : left + side]
+    square = center_crop(image)
     x = torch.from_numpy(np.ascontiguousarray(square)).permute(2, 0, 1).float().div(255)  # (3, s, s)
     x = F.interpolate(x[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import torch.nn as nn
 

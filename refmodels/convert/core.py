@@ -7,7 +7,7 @@ every shape agrees, and names each key that does not.
 """
 
 import re
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 import torch.nn as nn

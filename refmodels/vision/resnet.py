@@ -23,7 +23,6 @@ Differences from the paper:
 """
 
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 import torch.nn as nn
@@ -41,9 +40,9 @@ PAPER_GMACS = {"resnet18": 1.8, "resnet34": 3.6, "resnet50": 3.8, "resnet101": 7
 
 @dataclass(frozen=True)
 class ResNetConfig:
-    block: Literal["basic", "bottleneck"]
-    layers: tuple[int, int, int, int]  # blocks per stage (conv2_x ... conv5_x in Table 1)
-    widths: tuple[int, int, int, int] = (64, 128, 256, 512)  # 3x3 conv width in each stage
+    block: str  # "basic" (ResNet-18/34) or "bottleneck" (ResNet-50/101/152)
+    layers: tuple[int, ...]  # blocks per stage (conv2_x ... conv5_x in Table 1)
+    widths: tuple[int, ...] = (64, 128, 256, 512)  # 3x3 conv width in each stage
     stem_width: int = 64
     num_classes: int = 1000
     in_chans: int = 3
@@ -202,7 +201,7 @@ class ResNet(nn.Module):
         return self.forward_head(x)
 
 
-def _build(block: Literal["basic", "bottleneck"], layers: tuple[int, int, int, int], **overrides) -> ResNet:
+def _build(block: str, layers: tuple[int, ...], **overrides) -> ResNet:
     return ResNet(ResNetConfig(block=block, layers=layers, **overrides))
 
 
