@@ -136,6 +136,23 @@ def _write_exec_report(app, exc):
     (Path(app.doctreedir).parent / "exec-report.json").write_text(json.dumps(report, indent=1))
 
 
+_REMOTE_ASSET = re.compile(r"<(?:script|link|img|iframe)\b[^>]*?(?:src|href)=[\"'](?:https?:)?//", re.I)
+
+
+def _check_no_remote_assets(app, exc):
+    """Fail the build if any page loads a script, stylesheet or image from another host:
+    the site must work for a reader who is offline."""
+    if exc is not None or app.builder.format != "html":
+        return
+    offenders = []
+    for page in Path(app.outdir).rglob("*.html"):
+        for match in _REMOTE_ASSET.finditer(page.read_text(encoding="utf-8", errors="replace")):
+            offenders.append(f"{page.relative_to(app.outdir)}: {match.group(0)[:80]}")
+    if offenders:
+        raise RuntimeError("pages load remote assets:\n  " + "\n  ".join(offenders[:20]))
+
+
 def setup(app):
     app.connect("source-read", _drop_cdn_scripts)
     app.connect("build-finished", _write_exec_report)
+    app.connect("build-finished", _check_no_remote_assets)
