@@ -32,7 +32,7 @@ from refmodels.checks import check_positive
 from refmodels.foundations.activations import ACTIVATIONS, GLU, SwiGLU, make_activation
 from refmodels.registry import register_model
 
-__all__ = ["MLP", "MLPConfig", "Perceptron", "check_features", "fit_classifier", "load_digits_split", "mlp_from_knots"]
+__all__ = ["MLP", "MLPConfig", "Perceptron", "check_features", "dead_units", "fit_classifier", "load_digits_split", "mlp_from_knots"]
 
 
 def load_digits_split(test_size: float = 0.25, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -197,6 +197,20 @@ def fit_classifier(
             total += loss.item() * len(idx)
         history.append(total / len(x))
     return history
+
+
+@torch.no_grad()
+def dead_units(model: MLP, x: Tensor) -> list[Tensor]:
+    """For each hidden layer, a (H,) mask of the units whose pre-activation is <= 0 on
+    every example of ``x``. Behind a ReLU such a unit outputs 0 and passes back a zero
+    gradient for all of them: its incoming weights cannot change ("dead")."""
+    check_features(x, features=model.cfg.in_features, model="MLP")
+    masks = []
+    for layer in model.layers:
+        z = layer(x)  # (B, H_{l-1}) -> (B, H_l), before the activation
+        masks.append((z <= 0).all(dim=0))  # (B, H_l) -> (H_l,)
+        x = model.act(z)
+    return masks
 
 
 def _build(**overrides) -> MLP:
