@@ -45,6 +45,7 @@ exclude_patterns = [
     "**.ipynb_checkpoints",
     # sphinx-gallery writes an .ipynb beside each generated page; myst-nb must not
     # claim it as a second source of the same document.
+    "gallery/*.ipynb",
     "gallery/**/*.ipynb",
 ]
 
