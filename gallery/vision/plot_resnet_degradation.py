@@ -69,6 +69,11 @@ for n in (1, 4):
         print(f"{name:10s} final training loss {sum(runs[name][0][-20:]) / 20:.3f}, "
               f"training accuracy {runs[name][1]:.3f}")
 
+# the two claims the ResNet page makes about this figure
+final = {name: sum(losses[-20:]) / 20 for name, (losses, _) in runs.items()}
+assert final["plain-34"] > final["plain-10"], "the deeper plain net should train worse"
+assert final["ResNet-34"] < final["plain-34"] / 2, "shortcuts should rescue the deeper net"
+
 # %%
 # Training curves
 # ---------------
