@@ -61,7 +61,9 @@ def test_100_steps_match_torch_optim(problem, ours, theirs, hp):
 
 def test_state_shapes_follow_parameters():
     w = torch.nn.Parameter(torch.randn(128, 64))
-    expected = {O.SGD: [], O.Adagrad: ["sum_sq"], O.RMSprop: ["mean_sq"], O.Adam: ["t", "m", "v"], O.AdamW: ["t", "m", "v"]}
+    expected = {
+        O.SGD: [], O.Adagrad: ["sum_sq"], O.RMSprop: ["mean_sq"], O.Adam: ["t", "m", "v"], O.AdamW: ["t", "m", "v"]
+    }
     for cls, keys in expected.items():
         opt = cls([w], lr=0.1)
         w.grad = torch.ones_like(w)

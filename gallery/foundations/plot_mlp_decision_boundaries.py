@@ -34,7 +34,8 @@ z_train, z_test = z_train / scale, z_test / scale
 # ------------------------------------
 # Same recipe for all three; only the hidden layers differ.
 models = {}
-for label, hidden in [("linear (no hidden layer)", ()), ("1 hidden layer of 64", (64,)), ("2 hidden layers of 64", (64, 64))]:
+shapes = {"linear (no hidden layer)": (), "1 hidden layer of 64": (64,), "2 hidden layers of 64": (64, 64)}
+for label, hidden in shapes.items():
     torch.manual_seed(0)
     model = refmodels.create_model("mlp_digits", in_features=2, hidden=hidden)
     fit_classifier(model, z_train, y_train, epochs=60, lr=0.05)

@@ -32,7 +32,16 @@ from refmodels.checks import check_positive
 from refmodels.foundations.activations import ACTIVATIONS, GLU, SwiGLU, make_activation
 from refmodels.registry import register_model
 
-__all__ = ["MLP", "MLPConfig", "Perceptron", "check_features", "dead_units", "fit_classifier", "load_digits_split", "mlp_from_knots"]
+__all__ = [
+    "MLP",
+    "MLPConfig",
+    "Perceptron",
+    "check_features",
+    "dead_units",
+    "fit_classifier",
+    "load_digits_split",
+    "mlp_from_knots",
+]
 
 
 def load_digits_split(test_size: float = 0.25, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -57,7 +66,8 @@ def check_features(x: Tensor, *, features: int, model: str) -> None:
         raise ValueError(f"{model} expects a tensor (B, {features}); got {type(x).__name__}")
     if x.ndim != 2:
         raise ValueError(
-            f"{model} expects a batch of feature vectors (B, {features}); got a {x.ndim}-d tensor of shape {tuple(x.shape)}"
+            f"{model} expects a batch of feature vectors (B, {features}); "
+            f"got a {x.ndim}-d tensor of shape {tuple(x.shape)}"
         )
     if x.shape[1] != features:
         raise ValueError(f"{model} expects {features} features (B, {features}); got shape {tuple(x.shape)}")
@@ -159,7 +169,9 @@ def mlp_from_knots(knots_x: Tensor, knots_y: Tensor) -> MLP:
     [0.5, 0.5]
     """
     if knots_x.ndim != 1 or knots_x.shape != knots_y.shape or len(knots_x) < 2:
-        raise ValueError(f"expected two 1-d tensors of the same length >= 2; got {tuple(knots_x.shape)} and {tuple(knots_y.shape)}")
+        raise ValueError(
+            f"expected two 1-d tensors of the same length >= 2; got {tuple(knots_x.shape)} and {tuple(knots_y.shape)}"
+        )
     slopes = (knots_y[1:] - knots_y[:-1]) / (knots_x[1:] - knots_x[:-1])  # (n,)
     kinks = slopes - torch.cat([slopes.new_zeros(1), slopes[:-1]])  # s_i - s_{i-1}
     net = MLP(MLPConfig(in_features=1, hidden=(len(slopes),), num_classes=1, activation="relu"))
