@@ -1,2 +1,3 @@
-"""Foundations: the building blocks every later page uses. Import a module directly,
-or use ``refmodels.create_model`` for the registered families."""
+"""Part 1, Foundations: the multi-layer perceptron, activation functions, optimizers,
+normalization layers and the LSTM. Import a module directly, or use
+``refmodels.create_model`` for the registered families."""
