@@ -24,6 +24,7 @@ __all__ = ["FAMILIES", "create_model", "list_models", "register_model"]
 
 # name prefix -> module that registers the presets with that prefix
 FAMILIES: dict[str, str] = {
+    "lstm": "refmodels.foundations.lstm",
     "mlp": "refmodels.foundations.mlp",
     "resnet": "refmodels.vision.resnet",
 }

@@ -10,6 +10,7 @@ TINY = [name for name in refmodels.list_models() if name.endswith("_tiny")]
 
 # family-specific example inputs; a new family adds its own entry
 INPUTS = {
+    "lstm": lambda model: torch.randn(2, 6, model.cfg.input_size),
     "mlp": lambda model: torch.randn(2, model.cfg.in_features),
     "resnet": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
 }
