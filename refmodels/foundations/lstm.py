@@ -5,7 +5,8 @@ S. Hochreiter and J. Schmidhuber, "Long short-term memory" (1997), the cell and 
 input/output gates; F. Gers, J. Schmidhuber and F. Cummins, "Learning to forget:
 continual prediction with LSTM" (2000), the forget gate. Y. Bengio, P. Simard and
 P. Frasconi, "Learning long-term dependencies with gradient descent is difficult"
-(1994), why the plain RNN forgets.
+(1994), why the plain RNN forgets. C. Tallec and Y. Ollivier, "Can recurrent neural
+networks warp time?" (2018), the chrono initialisation of the gate biases.
 Checked against: ``torch.nn.LSTM`` and ``torch.nn.RNN`` (tanh): same parameter count,
 and the same outputs, final hidden and cell states and gradients with the same
 weights, for 1 and 2 layers, batch-first or not, with or without an initial state
@@ -52,8 +53,11 @@ __all__ = [
     "SequenceClassifier",
     "SequenceClassifierConfig",
     "check_sequence",
+    "chrono_init_",
     "delayed_digits",
+    "gradient_through_time",
     "lstm_param_count",
+    "train_classifier",
 ]
 
 
@@ -245,13 +249,33 @@ class LSTM(_Recurrent):
         return output, (torch.stack(h_n), torch.stack(c_n))  # h_n, c_n (L, B, H)
 
 
+def chrono_init_(cell: LSTMCell, t_max: int, generator: torch.Generator | None = None) -> None:
+    """Tallec and Ollivier's "chrono" initialisation of the gate biases, in place.
+
+    With a constant input the forget gate f makes the cell decay as f^k, a memory of
+    about 1 / (1 - f) steps; torch's initialisation puts f near 0.5, two steps. Chrono
+    draws each unit's forget bias as log(u), u ~ U(1, t_max - 1), so that memories span
+    1 to t_max steps, and sets the input gate's bias to its negative (write little,
+    keep long). The biases on the hidden-state side are set to zero.
+    """
+    if t_max < 3:
+        raise ValueError(f"t_max must be at least 3; got {t_max}")
+    u = torch.empty(cell.hidden_size).uniform_(1, t_max - 1, generator=generator)
+    with torch.no_grad():
+        cell.forget_gate.x.bias.copy_(torch.log(u))  # f = sigmoid(log u) = u / (1 + u) at zero input
+        cell.forget_gate.h.bias.zero_()
+        cell.input_gate.x.bias.copy_(-torch.log(u))
+        cell.input_gate.h.bias.zero_()
+
+
 @dataclass(frozen=True)
 class SequenceClassifierConfig:
-    input_size: int = 8  # one row of an 8x8 digit per step
-    hidden_size: int = 64
+    input_size: int = 64  # a whole 8x8 digit in one step
+    hidden_size: int = 32
     num_layers: int = 1
     num_classes: int = 10
     cell: str = "lstm"  # "lstm", or "rnn" for the plain tanh RNN it replaced
+    chrono: int = 0  # t_max of the chrono initialisation of the LSTM gates; 0 keeps torch's
 
     def __post_init__(self) -> None:
         check_positive(
@@ -260,13 +284,15 @@ class SequenceClassifierConfig:
         )
         if self.cell not in ("lstm", "rnn"):
             raise ValueError(f"cell must be 'lstm' or 'rnn'; got {self.cell!r}")
+        if self.chrono and (self.cell != "lstm" or self.chrono < 3):
+            raise ValueError(f"chrono needs cell='lstm' and t_max >= 3; got cell={self.cell!r}, chrono={self.chrono}")
 
 
 class SequenceClassifier(nn.Module):
     """Read a sequence, classify it from the last hidden state: (B, T, I) -> (B, K).
 
     >>> model = SequenceClassifier(SequenceClassifierConfig())
-    >>> tuple(model(torch.zeros(2, 30, 8)).shape)
+    >>> tuple(model(torch.zeros(2, 30, 64)).shape)
     (2, 10)
     """
 
@@ -276,6 +302,9 @@ class SequenceClassifier(nn.Module):
         recurrent = LSTM if cfg.cell == "lstm" else RNN
         self.encoder = recurrent(cfg.input_size, cfg.hidden_size, cfg.num_layers, batch_first=True)
         self.head = nn.Linear(cfg.hidden_size, cfg.num_classes)
+        if cfg.chrono:
+            for cell in self.encoder.layers:
+                chrono_init_(cell, cfg.chrono)
 
     def forward(self, x: Tensor) -> Float[Tensor, "B K"]:
         output, _ = self.encoder(x)  # (B, T, I) -> (B, T, H)
@@ -283,21 +312,57 @@ class SequenceClassifier(nn.Module):
 
 
 def delayed_digits(delay: int, test_size: float = 0.25, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """scikit-learn's 8x8 digits read one row per step, then ``delay`` blank rows.
-
-    The label can only be read off the first 8 steps; the model must carry it through
-    ``delay`` steps of zeros to the last step, where it answers. Returns
-    ``x_train (B, 8 + delay, 8), y_train (B,), x_test (B', 8 + delay, 8), y_test (B',)``.
+    """Recall after a delay, on scikit-learn's 8x8 digits: step 0 shows the whole digit
+    (64 pixels), the next ``delay`` steps show nothing (zeros), and the model answers at
+    the last step. The label can only come from step 0, ``delay`` steps back. Returns
+    ``x_train (B, 1 + delay, 64), y_train (B,), x_test (B', 1 + delay, 64), y_test (B',)``.
     """
     from refmodels.foundations.mlp import load_digits_split
 
+    if not isinstance(delay, int) or delay < 0:
+        raise ValueError(f"delay must be a non-negative integer; got {delay!r}")
     x_train, y_train, x_test, y_test = load_digits_split(test_size=test_size, seed=seed)
 
     def to_sequence(x: Tensor) -> Tensor:
-        rows = x.view(-1, 8, 8)  # (B, 64) -> (B, 8, 8): step t reads row t
-        return torch.cat([rows, rows.new_zeros(len(x), delay, 8)], dim=1)  # (B, 8 + delay, 8)
+        blank = x.new_zeros(len(x), delay, x.shape[1])  # (B, delay, 64)
+        return torch.cat([x[:, None], blank], dim=1)  # (B, 64) -> (B, 1 + delay, 64)
 
     return to_sequence(x_train), y_train, to_sequence(x_test), y_test
+
+
+def train_classifier(
+    model: nn.Module, x: Tensor, y: Tensor, epochs: int = 6, lr: float = 0.01, batch_size: int = 64, seed: int = 0
+) -> list[float]:
+    """Adam on the cross-entropy, gradients clipped to norm 1; returns each epoch's mean loss."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    order = torch.Generator().manual_seed(seed)
+    history = []
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=order)
+        total = 0.0
+        for i in range(0, len(x), batch_size):
+            idx = perm[i : i + batch_size]
+            loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()  # backpropagation through time: through every step, last first
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)  # guard against the opposite failure, exploding
+            opt.step()
+            total += loss.item() * len(idx)
+        history.append(total / len(x))
+    return history
+
+
+def gradient_through_time(encoder: nn.Module, x: Tensor) -> Tensor:
+    """How much the last hidden state depends on each step's input: ||d sum(h_T) / d x_t||
+    for every t, as a (T,) vector (norm over batch and features).
+
+    A model that forgets has a gradient that shrinks geometrically as t moves back
+    from T; nothing it saw long ago can change its answer, or be learned from.
+    """
+    x = x.detach().clone().requires_grad_(True)
+    output, _ = encoder(x)  # (B, T, I) -> (B, T, H), batch_first encoders
+    output[:, -1].sum().backward()
+    return x.grad.norm(dim=(0, 2))  # (B, T, I) -> (T,)
 
 
 def _build(**overrides) -> SequenceClassifier:
@@ -306,7 +371,7 @@ def _build(**overrides) -> SequenceClassifier:
 
 @register_model()
 def lstm_digits(**overrides) -> SequenceClassifier:
-    """The page's model: digits row by row, an LSTM of 64 units, 10 classes (``cell="rnn"`` for the plain RNN)."""
+    """The page's model: a digit, then a delay; 32 LSTM units, 10 classes (``cell="rnn"`` for the plain RNN)."""
     return _build(**overrides)
 
 
