@@ -40,7 +40,7 @@ def split_gates(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def _check_supported(module: nn.RNNBase) -> None:
+def _check_supported(module: nn.Module) -> None:
     if module.bidirectional or module.proj_size or not module.bias or module.dropout:
         raise ValueError(
             "only unidirectional torch RNNs with biases, no projection and no dropout are supported; got "
@@ -49,7 +49,7 @@ def _check_supported(module: nn.RNNBase) -> None:
         )
 
 
-def from_torch_lstm(module: nn.LSTM) -> LSTM:
+def from_torch_lstm(module: nn.Module) -> LSTM:
     """A refmodels LSTM with the same shape and the same weights as ``module``."""
     if not isinstance(module, nn.LSTM):
         raise ValueError(f"expected a torch.nn.LSTM; got {type(module).__name__}")
@@ -58,7 +58,7 @@ def from_torch_lstm(module: nn.LSTM) -> LSTM:
     return load_mapped(ours, split_gates(module.state_dict()), LSTM_RULES)
 
 
-def from_torch_rnn(module: nn.RNN) -> RNN:
+def from_torch_rnn(module: nn.Module) -> RNN:
     """A refmodels RNN with the same shape and the same weights as a tanh ``torch.nn.RNN``."""
     if not isinstance(module, nn.RNN) or module.nonlinearity != "tanh":
         raise ValueError(f"expected a torch.nn.RNN with tanh; got {module!r}")
