@@ -41,8 +41,8 @@ for label, overrides in MODELS.items():
 # Look at the slopes
 # ------------------
 # On a log scale a constant factor lost per step is a straight line. The plain RNN
-# loses a roughly constant factor each step (the product of ``tanh'`` and its
-# recurrent matrix, whose largest stretch is below one): by the first step, 50 steps
+# loses a roughly constant factor each step (``tanh'`` times its recurrent matrix,
+# whose spectral radius is below one): by the first step, 50 steps
 # back, nothing is left. The LSTM with torch's initialisation falls almost as
 # fast: its forget gates sit near ``sigmoid(0) = 0.5``, and the gradient along the
 # cell is the product of the forget gates. With chrono initialisation many forget
