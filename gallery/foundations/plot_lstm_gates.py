@@ -52,10 +52,14 @@ print({name: tuple(v.shape) for name, v in vectors.items()}, "label", label, "pr
 # %%
 # What to look at
 # ---------------
-# At step 0 the digit arrives: the input gate opens for some units and the cell
-# takes a value. During the blank steps most forget gates stay close to 1 (yellow),
-# so those units' cell values (the ``c`` panel) stay nearly constant for 50 steps:
-# that is the memory. The units are sorted by their mean forget gate.
+# Step 0, where the digit arrives, is the bright column at the left of the input
+# gate: many units open it and write. After that, the forget gates stay close to 1
+# (yellow) for almost every unit and every step, so nothing written is erased. The
+# cell does not stand still: a few input gates stay partly open and the candidate
+# keeps pushing in a direction that was set at step 0, so each unit's cell value
+# drifts steadily one way. The hidden state settles into a fixed pattern of
+# saturated units within the first part of the delay; that pattern is what the head
+# reads at the last step. Units are sorted by their mean forget gate.
 order = vectors["f"].mean(1).argsort(descending=True)
 titles = {"i": "input gate i", "f": "forget gate f", "o": "output gate o",
           "g": "candidate g", "c": "cell state c", "h": "hidden state h"}

@@ -53,7 +53,7 @@ for (label, g), colour in zip(norms.items(), ["#e6550d", "#9e9ac8", "#3182bd"]):
 ax.set_xlabel("k: steps between the input and the last step")
 ax.set_ylabel("||d sum(h_T) / d x_{T-k}||")
 ax.axvline(DELAY, color="#999999", ls=":", lw=1)
-ax.text(DELAY - 1, ax.get_ylim()[0] * 10, "the digit", ha="right", color="#666666")
+ax.text(DELAY - 1, 0.5, "the digit", ha="right", color="#666666", transform=ax.get_xaxis_transform())
 ax.legend(fontsize=8)
 ax.set_title("gradient reaching back through time, at initialisation")
 fig.tight_layout()
