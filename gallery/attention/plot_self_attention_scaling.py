@@ -37,13 +37,13 @@ steps = [
     ("x", tuple(x.shape)),
     ("Q = x W^Q", tr["q_proj"].output_shapes[0]),
     ("split heads", tuple(q.shape)),
-    ("softmax(QK^T/sqrt(hd))", tuple(weights.shape)),
+    ("weights softmax(.)", tuple(weights.shape)),
     ("weights @ V, merge", tr["out_proj"].input_shapes[0]),
     ("output W^O", tr["out_proj"].output_shapes[0]),
 ]
 fig, ax = plt.subplots(figsize=(11, 2.4))
 for i, (label, shape) in enumerate(steps):
-    ax.add_patch(plt.Rectangle((i * 1.9, 0), 1.5, 1, fc="#fdd0a2" if "softmax" in label else "#9ecae1", ec="black"))
+    ax.add_patch(plt.Rectangle((i * 1.9, 0), 1.5, 1, fc="#fdd0a2" if "weights s" in label else "#9ecae1", ec="black"))
     ax.text(i * 1.9 + 0.75, 0.62, label, ha="center", fontsize=8, weight="bold")
     ax.text(i * 1.9 + 0.75, 0.3, str(shape), ha="center", fontsize=9)
     if i:
