@@ -26,6 +26,7 @@ __all__ = ["FAMILIES", "create_model", "list_models", "register_model"]
 FAMILIES: dict[str, str] = {
     "mlp": "refmodels.foundations.mlp",
     "resnet": "refmodels.vision.resnet",
+    "transformer": "refmodels.nlp.transformer",
 }
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
