@@ -11,6 +11,7 @@ on bad input.
 import os
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
@@ -21,8 +22,10 @@ from refmodels.nlp.bpe import (
     BYTE_ORDER,
     GPT2_PATTERN,
     ByteBPE,
+    best_pair,
     byte_symbols,
     count_pairs,
+    from_tokenizers,
     load_pydoc_text,
     merge_pair,
     pretokenize,
@@ -168,7 +171,8 @@ def test_training_does_not_depend_on_hash_seed(pydoc):
 def test_truncated_equals_training_with_smaller_vocab(pydoc, trained):
     small = ByteBPE.train(pydoc, 500)
     cut = trained.truncated(500)
-    assert cut.vocab == small.vocab and cut.merges == small.merges and cut.merge_counts == small.merge_counts
+    assert cut.vocab == small.vocab and cut.merges == small.merges
+    assert cut.merge_counts == small.merge_counts and cut.merge_savings == small.merge_savings
     assert trained.truncated(256).merges == []
 
 
@@ -276,3 +280,66 @@ def test_longer_vocabulary_shorter_sequences(pydoc, trained):
     assert trained.merge_counts == sorted(trained.merge_counts, reverse=True)
     assert trained.pattern == GPT2_PATTERN
 
+
+
+# -- the reference trainer: recount everything at every step ----------------------------
+def naive_train(text, vocab_size):
+    """The textbook loop (count all pairs, merge the best, repeat) with no incremental update."""
+    words = Counter(pretokenize(text))
+    ids = [[BYTE_ORDER.index(b) for b in w.encode("utf-8")] for w in words]
+    counts = list(words.values())
+    vocab = [bytes([b]) for b in BYTE_ORDER]
+    merges = []
+    while len(vocab) < vocab_size:
+        pairs = count_pairs(ids, counts)
+        if not pairs:
+            break
+        pair = best_pair(pairs)
+        vocab.append(vocab[pair[0]] + vocab[pair[1]])
+        merges.append(pair)
+        ids = [merge_pair(w, pair, len(vocab) - 1) for w in ids]
+    return vocab, merges
+
+
+def test_incremental_training_equals_naive_recount(pydoc):
+    text = pydoc[:20_000]
+    bpe = ByteBPE.train(text, 350)
+    assert (bpe.vocab, bpe.merges) == naive_train(text, 350)
+    assert len(set(bpe.vocab)) == len(bpe.vocab)  # no two merges spelled the same token here
+
+
+def test_each_merge_shortens_the_training_text_by_its_savings(pydoc, trained):
+    """Encoding the training text replays training, so tokens = bytes - what the merges saved.
+    A merge saves its pair count, except a pair of equal tokens in a run ("    ": three
+    overlapping pairs, two merges)."""
+    assert len(trained.encode(pydoc)) == len(pydoc.encode("utf-8")) - sum(trained.merge_savings)
+    for (a, b), count, saved in zip(trained.merges, trained.merge_counts, trained.merge_savings):
+        assert saved == count if a != b else saved <= count
+    assert trained.merge_savings[0] < trained.merge_counts[0]  # the first merge is two spaces
+    assert trained.vocab[256] == b"  "
+
+
+def test_savings_of_a_run_by_hand():
+    # "aaaa" x1: pair a a occurs 3 times (overlapping) but merging makes "aa aa": 2 fewer tokens
+    bpe = ByteBPE.train("aaaa", 257)
+    assert bpe.vocab[256] == b"aa" and bpe.merge_counts == [3] and bpe.merge_savings == [2]
+
+
+def test_encode_word_steps_apply_merges_by_rank(trained):
+    steps = trained.encode_word_steps(" tokenization")
+    assert steps[0] == [BYTE_ORDER.index(b) for b in b" tokenization"]
+    assert steps[-1] == trained.encode(" tokenization")
+    assert all(len(a) > len(b) for a, b in zip(steps, steps[1:]))
+    assert b"".join(trained.vocab[i] for i in steps[-1]) == b" tokenization"
+
+
+def test_from_tokenizers_round_trips_a_trained_tokenizer(trained, hf_trained):
+    converted = from_tokenizers(hf_trained)
+    assert converted.vocab == trained.vocab and converted.merges == trained.merges
+    special = hf_bpe(TINY, 300, special_tokens=["<|endoftext|>"])
+    with pytest.raises(ValueError, match="special tokens last"):
+        from_tokenizers(special)
+    prefixed = hf_bpe(TINY, 300)
+    prefixed.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    with pytest.raises(ValueError, match=r"expects pre_tokenizers.ByteLevel\(add_prefix_space=False\)"):
+        from_tokenizers(prefixed)

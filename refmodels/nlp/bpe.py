@@ -56,8 +56,10 @@ __all__ = [
     "BYTE_ORDER",
     "GPT2_PATTERN",
     "ByteBPE",
+    "best_pair",
     "byte_symbols",
     "count_pairs",
+    "from_tokenizers",
     "load_pydoc_text",
     "merge_pair",
     "pretokenize",
@@ -115,6 +117,17 @@ def count_pairs(words: Sequence[Sequence[int]], counts: Sequence[int]) -> Counte
     return pairs
 
 
+def best_pair(pair_counts: Counter) -> tuple[int, int]:
+    """The pair to merge next: the highest count, ties broken by the smallest (left, right) ids.
+
+    :meth:`ByteBPE.train` picks the same pair with a heap instead of scanning every pair.
+
+    >>> best_pair(Counter({(5, 9): 4, (3, 7): 4, (1, 2): 3}))
+    (3, 7)
+    """
+    return min(pair_counts, key=lambda pair: (-pair_counts[pair], pair))
+
+
 def merge_pair(word: Sequence[int], pair: tuple[int, int], new_id: int) -> list[int]:
     """Replace every occurrence of ``pair`` in ``word``, left to right, by ``new_id``.
 
@@ -157,7 +170,10 @@ class ByteBPE:
         self.vocab: list[bytes] = list(vocab)
         self.merges: list[tuple[int, int]] = list(merges)
         self.pattern = pattern
-        self.merge_counts: list[int] = []  # the count of each merge when it was learned (filled by train)
+        # filled by train: each merge's pair count when it was learned, and how many tokens
+        # it removed from the training text (fewer than the count for runs like "aaa")
+        self.merge_counts: list[int] = []
+        self.merge_savings: list[int] = []
         self._byte_id = {token[0]: i for i, token in enumerate(self.vocab) if len(token) == 1}
         if sorted(self._byte_id) != list(range(256)):
             raise ValueError("a byte-level vocabulary must hold all 256 single bytes")
@@ -215,7 +231,7 @@ class ByteBPE:
         heapq.heapify(heap)
 
         token_id = {token: i for i, token in enumerate(vocab)}
-        merges, merge_counts = [], []
+        merges, merge_counts, merge_savings = [], [], []
         while len(vocab) < vocab_size and heap:
             neg_count, pair = heapq.heappop(heap)
             count = pair_counts.get(pair, 0)
@@ -233,6 +249,7 @@ class ByteBPE:
             new_id = token_id[new]
             merges.append(pair)
             merge_counts.append(count)
+            saved = 0
 
             # recount only the words that held the pair: remove their old pairs, add the new ones
             delta: Counter = Counter()
@@ -246,6 +263,8 @@ class ByteBPE:
                     delta[p] += counts[w]
                     where[p].add(w)
                 words[w] = new_word
+                saved += counts[w] * (len(old) - len(new_word))
+            merge_savings.append(saved)
             for p, d in delta.items():
                 pair_counts[p] += d
                 if pair_counts[p] == 0:
@@ -254,7 +273,7 @@ class ByteBPE:
                     heapq.heappush(heap, (-pair_counts[p], p))
 
         bpe = cls(vocab, merges, pattern)
-        bpe.merge_counts = merge_counts
+        bpe.merge_counts, bpe.merge_savings = merge_counts, merge_savings
         return bpe
 
     def truncated(self, vocab_size: int) -> "ByteBPE":
@@ -268,23 +287,31 @@ class ByteBPE:
         new_ids = [self.ranks[pair][1] for pair in self.merges]
         keep = new_ids.index(vocab_size - 1) + 1 if vocab_size > 256 else 0
         bpe = ByteBPE(self.vocab[:vocab_size], self.merges[:keep], self.pattern)
-        bpe.merge_counts = self.merge_counts[:keep]
+        bpe.merge_counts, bpe.merge_savings = self.merge_counts[:keep], self.merge_savings[:keep]
         return bpe
 
     # -- encoding and decoding -------------------------------------------------------
-    def _encode_word(self, word: str) -> list[int]:
-        """One pre-token: its bytes, then the lowest-ranked merge present, until none applies."""
-        if word in self._cache:
-            return self._cache[word]
+    def encode_word_steps(self, word: str) -> list[list[int]]:
+        """One pre-token's ids after each merge: its bytes first, its final tokens last.
+
+        Each step applies the lowest-ranked merge present (everywhere in the word), as
+        GPT-2's encoder does, until no learned merge applies.
+        """
         ids = [self._byte_id[b] for b in word.encode("utf-8")]
+        steps = [ids]
         while len(ids) > 1:
             ranked = [self.ranks[p] for p in zip(ids, ids[1:]) if p in self.ranks]
             if not ranked:
                 break
             rank, new_id = min(ranked)
             ids = merge_pair(ids, self.merges[rank], new_id)
-        self._cache[word] = ids
-        return ids
+            steps.append(ids)
+        return steps
+
+    def _encode_word(self, word: str) -> list[int]:
+        if word not in self._cache:  # words repeat: encode each distinct pre-token once
+            self._cache[word] = self.encode_word_steps(word)[-1]
+        return self._cache[word]
 
     def encode(self, text) -> list[int]:  # text validated below, so a wrong type gets our ValueError
         """Text -> ids. Any valid Unicode string encodes: unseen characters fall back to bytes."""
@@ -310,3 +337,35 @@ class ByteBPE:
     def decode(self, ids: Sequence[int]) -> str:
         """Ids -> text. A cut through a multi-byte character decodes to U+FFFD, as in GPT-2."""
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+
+def from_tokenizers(tokenizer) -> ByteBPE:
+    """A ``tokenizers.Tokenizer`` with a byte-level BPE model as a :class:`ByteBPE`.
+
+    Works for a tokenizer trained as on the tokenization page, and for GPT-2's
+    (``Tokenizer.from_pretrained("gpt2")``, with internet): its 256 byte tokens come
+    first, in :data:`BYTE_ORDER`. Special tokens after the last merged token are dropped.
+    """
+    import json
+
+    spec = json.loads(tokenizer.to_str())
+    if spec["model"]["type"] != "BPE":
+        raise ValueError(f"from_tokenizers expects a BPE model; got {spec['model']['type']}")
+    pre = spec.get("pre_tokenizer") or {}
+    if (pre.get("type"), pre.get("add_prefix_space"), pre.get("use_regex", True)) != ("ByteLevel", False, True):
+        raise ValueError(f"from_tokenizers expects pre_tokenizers.ByteLevel(add_prefix_space=False); got {pre}")
+    to_byte = {symbol: b for b, symbol in byte_symbols().items()}
+    special = {t["content"] for t in spec.get("added_tokens", []) if t.get("special")}
+    by_id = sorted(spec["model"]["vocab"].items(), key=lambda kv: kv[1])
+    while by_id and by_id[-1][0] in special:
+        by_id.pop()
+    if (
+        [i for _, i in by_id] != list(range(len(by_id)))
+        or any(token in special for token, _ in by_id)
+        or any(c not in to_byte for token, _ in by_id for c in token)
+    ):
+        raise ValueError("from_tokenizers expects ids 0..V-1 of byte-level tokens, special tokens last")
+    vocab = [bytes(to_byte[c] for c in token) for token, _ in by_id]
+    token_id = {token: i for i, (token, _) in enumerate(by_id)}
+    pairs = [m.split(" ") if isinstance(m, str) else m for m in spec["model"]["merges"]]
+    return ByteBPE(vocab, [(token_id[a], token_id[b]) for a, b in pairs])
