@@ -47,8 +47,11 @@ TINY = "low low low low low lower lower newest newest newest newest newest newes
 # 7. tie at 6: " " low (220, 259), " " new (220, 261), new est (261, 257) -> " low" (262).
 # 8. tie at 6: " " new (220, 261), new est (261, 257) -> " new" (263).
 # 9. " new" est 6 -> " newest" (264).
-TINY_MERGES = [b"es", b"est", b"lo", b"low", b"ew", b"new", b" low", b" new", b" newest"]
-TINY_COUNTS = [9, 9, 7, 7, 6, 6, 6, 6, 6]
+# 10. left: " " w, w i, i d, d est (3 each, all from widest), " low" e, e r (2 each);
+#     the smallest of the tied ids is (67, 257): d est -> "dest" (265).
+# 11. " " w (220, 86), w i (86, 72), i dest (72, 265) tie at 3 -> "idest" (266).
+TINY_MERGES = [b"es", b"est", b"lo", b"low", b"ew", b"new", b" low", b" new", b" newest", b"dest", b"idest"]
+TINY_COUNTS = [9, 9, 7, 7, 6, 6, 6, 6, 6, 3, 3]
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",
@@ -113,7 +116,7 @@ def test_tiny_corpus_merges_by_hand():
     assert [bpe.vocab[i] for i in range(256, len(bpe))] == TINY_MERGES
     assert bpe.merge_counts == TINY_COUNTS
     assert [bpe.vocab[a] + bpe.vocab[b] for a, b in bpe.merges] == TINY_MERGES
-    assert bpe.tokens(" newest widest lowest") == [b" newest", b" ", b"w", b"i", b"d", b"est", b" low", b"est"]
+    assert bpe.tokens(" newest widest lowest") == [b" newest", b" ", b"w", b"idest", b" low", b"est"]
 
 
 def test_tiny_corpus_matches_tokenizers():
