@@ -346,3 +346,17 @@ def test_from_tokenizers_round_trips_a_trained_tokenizer(trained, hf_trained):
     prefixed.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     with pytest.raises(ValueError, match=r"expects pre_tokenizers.ByteLevel\(add_prefix_space=False\)"):
         from_tokenizers(prefixed)
+
+
+def test_page_claims_at_2000_tokens(pydoc):
+    """The page's tokenizer (V = 2000): same merges as tokenizers; the byte-value order
+    first differs at a tie; a whitespace-only pre-tokenizer loses merges."""
+    ours, hf = ByteBPE.train(pydoc, 2000), hf_bpe(pydoc, 2000)
+    assert our_merges(ours) == hf_merges(hf)
+    assert ours.vocab[256] == b"  " and len(set(ours.vocab)) == len(ours.vocab)
+    natural = ByteBPE.train(pydoc, 2000, byte_order=tuple(range(256)))
+    k = next(i for i, (x, y) in enumerate(zip(our_merges(ours), our_merges(natural))) if x != y)
+    assert ours.merge_counts[k] == natural.merge_counts[k]  # a tie decided by the id order
+    assert ours.merge_counts[:k] == natural.merge_counts[:k]
+    whitespace = ByteBPE.train(pydoc, 2000, pattern=r" ?\S+|\s+(?!\S)|\s+")
+    assert len(set(our_merges(whitespace)) & set(our_merges(ours))) < 0.95 * len(ours.merges)

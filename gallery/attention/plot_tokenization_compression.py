@@ -5,7 +5,7 @@ Byte-level BPE: vocabulary size against compression
 How much shorter does text get as a BPE vocabulary grows, and does that hold on text
 the tokenizer never saw? :class:`refmodels.nlp.bpe.ByteBPE` is trained on half of
 Python's help topics (``pydoc_data.topics``, every other topic) until no pair of
-tokens repeats, then cut back to smaller vocabularies (``ByteBPE.truncated``) and used
+tokens is left to merge (every distinct pre-token is one token), then cut back to smaller vocabularies (``ByteBPE.truncated``) and used
 to encode both halves. The second panel shows why the returns diminish: each merge is
 learned because its pair is frequent, and the counts fall quickly with the merge rank.
 """
