@@ -25,6 +25,10 @@ __all__ = ["FAMILIES", "create_model", "list_models", "register_model"]
 # name prefix -> module that registers the presets with that prefix
 FAMILIES: dict[str, str] = {
     "resnet": "refmodels.vision.resnet",
+    "convnext": "refmodels.vision.convnext",
+    "poolformer": "refmodels.vision.poolformer",
+    "fastvit": "refmodels.vision.fastvit",
+    "efficientvit": "refmodels.vision.efficientvit",
 }
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
