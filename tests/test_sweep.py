@@ -11,6 +11,10 @@ TINY = [name for name in refmodels.list_models() if name.endswith("_tiny")]
 # family-specific example inputs; a new family adds its own entry
 INPUTS = {
     "resnet": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
+    "convnext": lambda model: torch.randn(2, model.cfg.in_chans, 32, 32),
+    "poolformer": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
+    "fastvit": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
+    "efficientvit": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
 }
 
 

@@ -170,22 +170,22 @@ class ConvNeXt(nn.Module):
         return self.forward_head(self.stages(self.stem(x)))
 
 
-def _build(depths: tuple[int, ...], dims: tuple[int, ...], **overrides) -> ConvNeXt:
-    return ConvNeXt(ConvNeXtConfig(**{"depths": depths, "dims": dims, **overrides}))
+def _build(defaults: dict, overrides: dict) -> ConvNeXt:
+    return ConvNeXt(ConvNeXtConfig(**{**defaults, **overrides}))
 
 
 @register_model()
 def convnext_tiny(**overrides) -> ConvNeXt:
     """ConvNeXt-T (28.6 M parameters). Its timm name is also the family's ``_tiny`` preset,
     so the registry sweep runs the real ConvNeXt-T (on small images, which costs little)."""
-    return _build((3, 3, 9, 3), (96, 192, 384, 768), **overrides)
+    return _build({"depths": (3, 3, 9, 3), "dims": (96, 192, 384, 768)}, overrides)
 
 
 @register_model()
 def convnext_small(**overrides) -> ConvNeXt:
-    return _build((3, 3, 27, 3), (96, 192, 384, 768), **overrides)
+    return _build({"depths": (3, 3, 27, 3), "dims": (96, 192, 384, 768)}, overrides)
 
 
 @register_model()
 def convnext_base(**overrides) -> ConvNeXt:
-    return _build((3, 3, 27, 3), (128, 256, 512, 1024), **overrides)
+    return _build({"depths": (3, 3, 27, 3), "dims": (128, 256, 512, 1024)}, overrides)

@@ -225,26 +225,26 @@ class EfficientViT(nn.Module):
         return self.forward_head(self.stages(self.stem(x)))
 
 
-def _build(widths: tuple[int, ...], depths: tuple[int, ...], head_widths: tuple[int, ...], **overrides) -> EfficientViT:
-    return EfficientViT(EfficientViTConfig(**{"widths": widths, "depths": depths, "head_widths": head_widths, **overrides}))
+def _build(defaults: dict, overrides: dict) -> EfficientViT:
+    return EfficientViT(EfficientViTConfig(**{**defaults, **overrides}))
 
 
 @register_model()
 def efficientvit_b0(**overrides) -> EfficientViT:
-    return _build((8, 16, 32, 64, 128), (1, 2, 2, 2, 2), (1024, 1280), **overrides)
+    return _build({"widths": (8, 16, 32, 64, 128), "depths": (1, 2, 2, 2, 2), "head_widths": (1024, 1280)}, overrides)
 
 
 @register_model()
 def efficientvit_b1(**overrides) -> EfficientViT:
-    return _build((16, 32, 64, 128, 256), (1, 2, 3, 3, 4), (1536, 1600), **overrides)
+    return _build({"widths": (16, 32, 64, 128, 256), "depths": (1, 2, 3, 3, 4), "head_widths": (1536, 1600)}, overrides)
 
 
 @register_model()
 def efficientvit_b2(**overrides) -> EfficientViT:
-    return _build((24, 48, 96, 192, 384), (1, 3, 4, 4, 6), (2304, 2560), **{"head_dim": 32, **overrides})
+    return _build({"widths": (24, 48, 96, 192, 384), "depths": (1, 3, 4, 4, 6), "head_widths": (2304, 2560), "head_dim": 32}, overrides)
 
 
 @register_model()
 def efficientvit_tiny(**overrides) -> EfficientViT:
     """An EfficientViT small enough for tests and sweeps: B0's widths, one block per stage, a small head."""
-    return _build((8, 16, 32, 32, 64), (1, 1, 1, 1, 1), (64, 64), **{"num_classes": 10, **overrides})
+    return _build({"widths": (8, 16, 32, 32, 64), "depths": (1, 1, 1, 1, 1), "head_widths": (64, 64), "num_classes": 10}, overrides)

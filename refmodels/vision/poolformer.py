@@ -195,26 +195,26 @@ class MetaFormer(nn.Module):
         return self.forward_head(self.stages(self.stem(x)))
 
 
-def _build(depths: tuple[int, ...], dims: tuple[int, ...], **overrides) -> MetaFormer:
-    return MetaFormer(MetaFormerConfig(**{"depths": depths, "dims": dims, **overrides}))
+def _build(defaults: dict, overrides: dict) -> MetaFormer:
+    return MetaFormer(MetaFormerConfig(**{**defaults, **overrides}))
 
 
 @register_model()
 def poolformer_s12(**overrides) -> MetaFormer:
-    return _build((2, 2, 6, 2), (64, 128, 320, 512), **overrides)
+    return _build({"depths": (2, 2, 6, 2), "dims": (64, 128, 320, 512)}, overrides)
 
 
 @register_model()
 def poolformer_s24(**overrides) -> MetaFormer:
-    return _build((4, 4, 12, 4), (64, 128, 320, 512), **overrides)
+    return _build({"depths": (4, 4, 12, 4), "dims": (64, 128, 320, 512)}, overrides)
 
 
 @register_model()
 def poolformer_s36(**overrides) -> MetaFormer:
-    return _build((6, 6, 18, 6), (64, 128, 320, 512), **{"layer_scale": 1e-6, **overrides})
+    return _build({"depths": (6, 6, 18, 6), "dims": (64, 128, 320, 512), "layer_scale": 1e-6}, overrides)
 
 
 @register_model()
 def poolformer_tiny(**overrides) -> MetaFormer:
     """A MetaFormer small enough for tests and sweeps: one block per stage, narrow widths."""
-    return _build((1, 1, 1, 1), (16, 32, 32, 64), **{"num_classes": 10, "head_dim": 16, **overrides})
+    return _build({"depths": (1, 1, 1, 1), "dims": (16, 32, 32, 64), "num_classes": 10, "head_dim": 16}, overrides)
