@@ -114,8 +114,8 @@ def test_fastvit_reparameterization_keeps_outputs_and_drops_parameters(name):
     assert all(m.fused.groups == m.dim and m.fused.kernel_size == (3, 3) for m in mixers)
 
 
-def test_repmixer_fold_in_training_mode_is_refused_by_design():
-    """Folding uses running statistics: a train-mode block (batch statistics) differs, an eval one does not."""
+def test_one_repmixer_folds_into_one_depthwise_conv():
+    """In eval mode (running statistics) the four branches and the skip become one 3x3 depthwise conv."""
     torch.manual_seed(0)
     mixer = perturb_(RepMixer(8)).eval()
     x = torch.randn(2, 8, 16, 16)

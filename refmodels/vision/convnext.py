@@ -29,7 +29,10 @@ from torch import Tensor
 from refmodels.checks import check_image, check_positive
 from refmodels.registry import register_model
 
-__all__ = ["Block", "ConvNeXt", "ConvNeXtConfig", "Downsample", "LayerNorm2d", "PatchifyStem"]
+__all__ = ["Block", "ConvNeXt", "ConvNeXtConfig", "Downsample", "LayerNorm2d", "PAPER", "PatchifyStem"]
+
+# Table 1 of the paper (ImageNet-1k, 224x224): (M parameters, G "FLOPs", which are multiply-adds)
+PAPER = {"convnext_tiny": (28, 4.5), "convnext_small": (50, 8.7), "convnext_base": (89, 15.4)}
 
 
 @dataclass(frozen=True)

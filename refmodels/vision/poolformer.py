@@ -39,9 +39,12 @@ from torch import Tensor
 from refmodels.checks import check_image, check_positive
 from refmodels.registry import register_model
 
-__all__ = ["Attention", "Block", "MetaFormer", "MetaFormerConfig", "Pooling", "MIXERS"]
+__all__ = ["Attention", "Block", "MIXERS", "MetaFormer", "MetaFormerConfig", "PAPER", "Pooling"]
 
 MIXERS = ("pooling", "attention", "identity")
+
+# Table 2 of the paper (ImageNet-1k, 224x224): (M parameters, G MACs)
+PAPER = {"poolformer_s12": (12, 1.8), "poolformer_s24": (21, 3.4), "poolformer_s36": (31, 5.0)}
 
 
 @dataclass(frozen=True)
