@@ -183,3 +183,31 @@ def test_configs_validate_themselves():
         refmodels.create_model("convnext_tiny", depths=(1, 1, 1))
     with pytest.raises(ValueError, match="5 entries"):
         refmodels.create_model("efficientvit_tiny", widths=(8, 16, 32, 64))
+
+
+def test_block_shapes_the_page_shows():
+    """ConvNeXt's block goes channels-last for its MLP; EfficientViT's multi-scale heads double the attention width."""
+    _, cn = meta_trace("convnext_tiny", 224)
+    expected = {
+        "dwconv": ((1, 96, 56, 56), (1, 96, 56, 56)),
+        "norm": ((1, 56, 56, 96), (1, 56, 56, 96)),
+        "fc1": ((1, 56, 56, 96), (1, 56, 56, 384)),
+        "fc2": ((1, 56, 56, 384), (1, 56, 56, 96)),
+    }
+    for name, (inp, out) in expected.items():
+        row = cn[f"stages.0.blocks.0.{name}"]
+        assert (row.input_shapes[0], row.output_shapes[0]) == (inp, out), name
+    _, ev = meta_trace("efficientvit_b1", 224)
+    expected = {
+        "context.qkv": ((1, 128, 14, 14), (1, 384, 14, 14)),
+        "context.multiscale.0": ((1, 384, 14, 14), (1, 384, 14, 14)),
+        "context.proj": ((1, 256, 14, 14), (1, 128, 14, 14)),
+        "local.expand": ((1, 128, 14, 14), (1, 512, 14, 14)),
+        "local.project": ((1, 512, 14, 14), (1, 128, 14, 14)),
+    }
+    for name, (inp, out) in expected.items():
+        row = ev[f"stages.2.1.{name}"]
+        assert (row.input_shapes[0], row.output_shapes[0]) == (inp, out), name
+    for name, side in [("poolformer_s12", 224), ("fastvit_sa12", 256), ("efficientvit_b1", 224)]:
+        _, tr = meta_trace(name, side)
+        assert tr["stem"].input_shapes[0] == (1, 3, side, side)
