@@ -27,6 +27,10 @@ FAMILIES: dict[str, str] = {
     "mlp": "refmodels.foundations.mlp",
     "resnet": "refmodels.vision.resnet",
     "transformer": "refmodels.nlp.transformer",
+    "convnext": "refmodels.vision.convnext",
+    "poolformer": "refmodels.vision.poolformer",
+    "fastvit": "refmodels.vision.fastvit",
+    "efficientvit": "refmodels.vision.efficientvit",
 }
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}

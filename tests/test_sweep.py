@@ -14,6 +14,10 @@ INPUTS = {
     "resnet": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
     # a tuple holds several positional inputs: (source ids, target ids)
     "transformer": lambda model: (torch.randint(1, model.cfg.vocab_size, (2, 7)), torch.randint(1, model.cfg.vocab_size, (2, 5))),
+    "convnext": lambda model: torch.randn(2, model.cfg.in_chans, 32, 32),
+    "poolformer": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
+    "fastvit": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
+    "efficientvit": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
 }
 
 
