@@ -25,6 +25,8 @@ __all__ = ["FAMILIES", "create_model", "list_models", "register_model"]
 # name prefix -> module that registers the presets with that prefix
 FAMILIES: dict[str, str] = {
     "resnet": "refmodels.vision.resnet",
+    "vit": "refmodels.vision.vit",
+    "alexnet": "refmodels.vision.alexnet",
 }
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}

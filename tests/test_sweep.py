@@ -11,6 +11,8 @@ TINY = [name for name in refmodels.list_models() if name.endswith("_tiny")]
 # family-specific example inputs; a new family adds its own entry
 INPUTS = {
     "resnet": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
+    "vit": lambda model: torch.randn(2, model.cfg.in_chans, model.cfg.img_size, model.cfg.img_size),
+    "alexnet": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
 }
 
 

@@ -19,6 +19,7 @@ __all__ = ["from_timm"]
 # Imported lazily, so converting a ResNet does not import (or depend on) other families.
 CONVERTERS = {
     "timm.models.resnet.ResNet": "refmodels.convert.timm_resnet",
+    "timm.models.vision_transformer.VisionTransformer": "refmodels.convert.timm_vit",
 }
 
 
