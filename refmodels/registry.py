@@ -27,6 +27,7 @@ FAMILIES: dict[str, str] = {
     "resnet": "refmodels.vision.resnet",
     "vit": "refmodels.vision.vit",
     "alexnet": "refmodels.vision.alexnet",
+    "lenet": "refmodels.vision.lenet",
 }
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}

@@ -13,6 +13,7 @@ INPUTS = {
     "resnet": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
     "vit": lambda model: torch.randn(2, model.cfg.in_chans, model.cfg.img_size, model.cfg.img_size),
     "alexnet": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
+    "lenet": lambda model: torch.randn(2, model.cfg.in_chans, model.cfg.img_size, model.cfg.img_size),
 }
 
 
