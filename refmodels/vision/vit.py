@@ -41,7 +41,10 @@ from torch import Tensor
 from refmodels.checks import check_image, check_positive
 from refmodels.registry import register_model
 
-__all__ = ["Attention", "Block", "Mlp", "PatchEmbed", "ViT", "ViTConfig", "resample_pos_embed"]
+__all__ = ["PAPER_PARAMS_M", "Attention", "Block", "Mlp", "PatchEmbed", "ViT", "ViTConfig", "resample_pos_embed"]
+
+# Table 1 of the paper, "Params" column, in millions (ViT-S is not in the paper).
+PAPER_PARAMS_M = {"vit_base_patch16_224": 86, "vit_large_patch16_224": 307}
 
 
 @dataclass(frozen=True)
