@@ -16,7 +16,6 @@ from pathlib import Path
 # cores, two threads apiece ran many times slower. Set before any kernel starts.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
-os.environ.setdefault("MPLBACKEND", "agg")
 # Matplotlib and friends write caches under HOME; keep runs quiet and offline.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -45,6 +44,7 @@ exclude_patterns = [
     "**.ipynb_checkpoints",
     # sphinx-gallery writes an .ipynb beside each generated page; myst-nb must not
     # claim it as a second source of the same document.
+    "gallery/*.ipynb",
     "gallery/**/*.ipynb",
 ]
 

@@ -16,6 +16,8 @@ def test_list_models_has_every_resnet_preset():
 
 def test_create_model_applies_overrides():
     assert refmodels.create_model("resnet_tiny", num_classes=3).fc.out_features == 3
+    # a preset's own fields can be overridden too
+    assert [len(s) for s in refmodels.create_model("resnet18", layers=(1, 1, 1, 1)).stages] == [1, 1, 1, 1]
 
 
 def test_unknown_name_suggests_close_matches():

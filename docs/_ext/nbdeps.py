@@ -147,7 +147,7 @@ def outdated_pages(app: Sphinx, env: Any, added: set[str], changed: set[str], re
     by_uri = {str(Path(env.doc2path(d)).resolve()): d for d in stale}
     for record in cache.list_cache_records():
         if str(Path(record.uri).resolve()) in by_uri:
-            cache.remove_cache_record(record.pk)
+            cache.remove_cache(record.pk)
     for docname, reason in stale.items():
         if docname not in added:
             logger.info(f"[nbdeps] re-executing {docname}: {reason}")

@@ -201,37 +201,37 @@ class ResNet(nn.Module):
         return self.forward_head(x)
 
 
-def _build(block: str, layers: tuple[int, ...], **overrides) -> ResNet:
-    return ResNet(ResNetConfig(block=block, layers=layers, **overrides))
+def _build(overrides: dict, **preset) -> ResNet:
+    # any config field, the preset's own included, can be overridden
+    return ResNet(ResNetConfig(**{**preset, **overrides}))
 
 
 @register_model()
 def resnet18(**overrides) -> ResNet:
-    return _build("basic", (2, 2, 2, 2), **overrides)
+    return _build(overrides, block="basic", layers=(2, 2, 2, 2))
 
 
 @register_model()
 def resnet34(**overrides) -> ResNet:
-    return _build("basic", (3, 4, 6, 3), **overrides)
+    return _build(overrides, block="basic", layers=(3, 4, 6, 3))
 
 
 @register_model()
 def resnet50(**overrides) -> ResNet:
-    return _build("bottleneck", (3, 4, 6, 3), **overrides)
+    return _build(overrides, block="bottleneck", layers=(3, 4, 6, 3))
 
 
 @register_model()
 def resnet101(**overrides) -> ResNet:
-    return _build("bottleneck", (3, 4, 23, 3), **overrides)
+    return _build(overrides, block="bottleneck", layers=(3, 4, 23, 3))
 
 
 @register_model()
 def resnet152(**overrides) -> ResNet:
-    return _build("bottleneck", (3, 8, 36, 3), **overrides)
+    return _build(overrides, block="bottleneck", layers=(3, 8, 36, 3))
 
 
 @register_model()
 def resnet_tiny(**overrides) -> ResNet:
     """A bottleneck ResNet small enough for tests: one block per stage, narrow widths."""
-    defaults = dict(widths=(8, 16, 32, 64), stem_width=8, num_classes=10)
-    return _build("bottleneck", (1, 1, 1, 1), **{**defaults, **overrides})
+    return _build(overrides, block="bottleneck", layers=(1, 1, 1, 1), widths=(8, 16, 32, 64), stem_width=8, num_classes=10)
