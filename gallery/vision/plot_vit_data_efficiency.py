@@ -46,13 +46,13 @@ for kind in ("CNN (LeNet-5)", "ViT"):
 # %%
 # Train both on 100, 300 and 1000 examples
 # ----------------------------------------
-# Same budget for both: 300 minibatches of 50, AdamW with a one-cycle schedule
-# (peak learning rate 1e-3). Add seeds to ``SEEDS`` to see the spread: the plot
+# Same budget for both: 200 minibatches of 50, AdamW with a one-cycle schedule
+# (peak learning rate 2e-3). Add seeds to ``SEEDS`` to see the spread: the plot
 # shows the mean and each seed as a dot.
 results = {kind: [] for kind in ("CNN (LeNet-5)", "ViT")}
 for n in SIZES:
     for kind in results:
-        accs = [fit_and_score(make(kind, s), x, y, pool_idx[:n], test_idx, steps=300, lr=1e-3, seed=s) for s in SEEDS]
+        accs = [fit_and_score(make(kind, s), x, y, pool_idx[:n], test_idx, steps=200, lr=2e-3, seed=s) for s in SEEDS]
         results[kind].append(accs)
         print(f"n={n:5d} {kind:14s} test accuracy " + " ".join(f"{a:.3f}" for a in accs))
 
