@@ -31,6 +31,9 @@ FAMILIES: dict[str, str] = {
     "poolformer": "refmodels.vision.poolformer",
     "fastvit": "refmodels.vision.fastvit",
     "efficientvit": "refmodels.vision.efficientvit",
+    "vit": "refmodels.vision.vit",
+    "alexnet": "refmodels.vision.alexnet",
+    "lenet": "refmodels.vision.lenet",
 }
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}

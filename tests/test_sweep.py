@@ -18,6 +18,9 @@ INPUTS = {
     "poolformer": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
     "fastvit": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
     "efficientvit": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
+    "vit": lambda model: torch.randn(2, model.cfg.in_chans, model.cfg.img_size, model.cfg.img_size),
+    "alexnet": lambda model: torch.randn(2, model.cfg.in_chans, 64, 64),
+    "lenet": lambda model: torch.randn(2, model.cfg.in_chans, model.cfg.img_size, model.cfg.img_size),
 }
 
 

@@ -23,6 +23,7 @@ CONVERTERS = {
     "timm.models.metaformer.MetaFormer": "refmodels.convert.timm_poolformer",
     "timm.models.fastvit.FastVit": "refmodels.convert.timm_fastvit",
     "timm.models.efficientvit_mit.EfficientVit": "refmodels.convert.timm_efficientvit",
+    "timm.models.vision_transformer.VisionTransformer": "refmodels.convert.timm_vit",
 }
 
 
