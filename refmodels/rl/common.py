@@ -15,7 +15,7 @@ from torch import Tensor
 __all__ = ["ReplayBuffer", "Batch", "check_box_env", "check_discrete_env", "check_obs", "mlp"]
 
 
-def check_obs(obs: Tensor, obs_dim: int, who: str) -> None:
+def check_obs(obs: object, obs_dim: int, who: str) -> None:
     """``obs`` must be a batch ``(B, obs_dim)``; anything else is a ValueError naming both.
 
     >>> check_obs(torch.zeros(3), 3, "SAC actor")
