@@ -2,97 +2,96 @@
 Overestimation, measured: one critic against clipped double Q
 =============================================================
 
-A critic trained towards :math:`r + \\gamma Q(s', \\mu(s'))`, with the actor
-:math:`\\mu` chasing the critic's own maximum, drifts above the true value: the
-errors the actor exploits are the positive ones. This script trains two short
-agents on ``Pendulum-v1`` with :func:`refmodels.rl.td3.train_td3`, identical except
-for the target: one critic (``twin=False``, DDPG's target) and TD3's minimum of two
-(``twin=True``). It then compares each agent's value estimate at a set of start
-states with the *true* discounted return of its policy from those states, measured
-by running the policy (a Monte-Carlo return). The agents are small and the runs
-short (a few thousand steps), enough to see the bias, not to solve the task.
+An actor trained to maximise a learned critic finds the actions where the critic's
+errors are positive, so the critic's value of the actor's action is biased upwards.
+This script isolates that bias on ``Pendulum-v1`` states, where the true value is
+known: a one-step problem (no bootstrapping), whose reward is Pendulum's own cost
+function observed with noise. Two :class:`refmodels.rl.td3.Critic` networks learn
+it from the same noisy data, an :class:`refmodels.rl.td3.Actor` climbs the first
+critic, and we compare, at the actor's actions, the single critic's estimate (the
+target DDPG uses), the minimum of the two (TD3's clipped double Q) and the truth.
+In full TD3 training this error is fed back through every bootstrapped target, which
+is what lets it grow; here we measure it at its source, in a few seconds.
 """
 
 # %%
-# Train the two agents
-# --------------------
-# Same seed, same data collection, same networks; only the target differs.
+# Real states, a known reward, noisy observations of it
+# -----------------------------------------------------
+# Pendulum's reward is :math:`-(\theta^2 + 0.1\dot\theta^2 + 0.001u^2)`: it barely
+# depends on the torque :math:`u`, so no action is really better than another, and
+# any advantage a critic sees in one is an error.
 import gymnasium as gym
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from refmodels.rl.td3 import TD3Config, train_td3
+from refmodels.rl.td3 import Actor, Critic
 
+torch.manual_seed(0)
 torch.set_num_threads(1)
-budget = dict(total_steps=3000, learning_starts=500, hidden=64, seed=0)
-agents = {twin: train_td3(TD3Config(twin=twin, **budget)) for twin in (False, True)}
-for twin, result in agents.items():
-    print(f"twin={twin}: {result.gradient_steps} gradient steps in {result.seconds:.1f} s")
+env = gym.make("Pendulum-v1")
+low, high = env.action_space.low, env.action_space.high
+states = torch.as_tensor(np.stack([env.reset(seed=i)[0] for i in range(2000)]))  # (2000, 3)
 
+
+def true_reward(s, a):
+    theta = torch.atan2(s[:, 1], s[:, 0])  # from (cos, sin) back to the angle
+    return -(theta**2 + 0.1 * s[:, 2] ** 2 + 0.001 * a[:, 0] ** 2)
+
+
+actions = torch.empty(len(states), 1).uniform_(-2.0, 2.0)
+noisy = true_reward(states, actions) + torch.randn(len(states))  # reward noise, std 1
+
+# %%
+# Two critics on the same data, one actor on the first critic
+# -----------------------------------------------------------
+# Both critics regress the same noisy rewards from different random initialisations,
+# like TD3's pair; the actor then does what TD3's actor does, ascend :math:`Q_1`.
+q1, q2 = Critic(3, 1, hidden=64), Critic(3, 1, hidden=64)
+opt = torch.optim.Adam([*q1.parameters(), *q2.parameters()], lr=1e-3)
+for step in range(1500):
+    idx = torch.randint(0, len(states), (128,))
+    loss = sum(((q(states[idx], actions[idx]) - noisy[idx]) ** 2).mean() for q in (q1, q2))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+actor = Actor(3, 1, low, high, hidden=64)
+actor_opt = torch.optim.Adam(actor.parameters(), lr=1e-3)
+for step in range(500):
+    actor_loss = -q1(states, actor(states)).mean()
+    actor_opt.zero_grad()
+    actor_loss.backward()
+    actor_opt.step()
 
 # %%
 # Estimate against truth
 # ----------------------
-# For 20 start states, the estimate is the critic's :math:`Q(s_0, \mu(s_0))` (for
-# TD3 the minimum of its two critics, the value its target uses); the truth is
-# :math:`\sum_t \gamma^t r_t` from running :math:`\mu` for 1000 steps, long enough
-# that :math:`\gamma^{1000}` makes the rest negligible.
-def estimate_and_truth(result, twin, starts=20, horizon=1000, gamma=0.99):
-    actor, (q1, q2) = result.actor, result.critics
-    env = gym.make("Pendulum-v1", max_episode_steps=horizon)
-    estimates, truths = [], []
-    for i in range(starts):
-        obs, _ = env.reset(seed=1000 + i)
-        with torch.no_grad():
-            s = torch.as_tensor(obs)[None]
-            a = actor(s)
-            q = torch.min(q1(s, a), q2(s, a)) if twin else q1(s, a)
-        estimates.append(q.item())
-        ret, discount = 0.0, 1.0
-        for _ in range(horizon):
-            with torch.no_grad():
-                action = actor(torch.as_tensor(obs)[None])[0].numpy()
-            obs, reward, terminated, truncated, _ = env.step(action)
-            ret += discount * reward
-            discount *= gamma
-            if terminated or truncated:
-                break
-        truths.append(ret)
-    return np.array(estimates), np.array(truths)
-
-
-measured = {twin: estimate_and_truth(agents[twin], twin) for twin in (False, True)}
-for twin, (est, true) in measured.items():
-    name = "clipped double Q (TD3)" if twin else "single critic (DDPG target)"
-    print(f"{name:28s} estimate {est.mean():8.1f}   Monte-Carlo return {true.mean():8.1f}   "
-          f"bias {np.mean(est - true):+7.1f}")
+# At the random actions of the data, the critic's error averages out. At the
+# actor's actions it does not: the actor went looking for the positive errors.
+with torch.no_grad():
+    a_data, a_pi = actions, actor(states)
+    rows = {
+        "single critic Q1, data actions": q1(states, a_data) - true_reward(states, a_data),
+        "single critic Q1, actor's actions": q1(states, a_pi) - true_reward(states, a_pi),
+        "min(Q1, Q2), actor's actions": torch.min(q1(states, a_pi), q2(states, a_pi)) - true_reward(states, a_pi),
+    }
+for name, err in rows.items():
+    print(f"{name:36s} mean error (estimate - truth) {err.mean().item():+.3f}")
 
 # %%
 # Plot the bias
 # -------------
-# Look at the sign of the gap. The single critic believes its policy is worth more
-# than running it returns: that is the overestimation TD3's Figure 1 shows on
-# MuJoCo. The minimum of two critics removes most of it, and where it errs it errs
-# low, which is the safer side: an underestimated action is not exploited by the
-# actor, so the error does not feed on itself.
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
-labels = ["single critic\n(twin=False)", "clipped double Q\n(twin=True)"]
-means = [(measured[t][0].mean(), measured[t][1].mean()) for t in (False, True)]
-xs = np.arange(2)
-axes[0].bar(xs - 0.18, [m[0] for m in means], 0.36, color="#e6550d", label="critic estimate")
-axes[0].bar(xs + 0.18, [m[1] for m in means], 0.36, color="#3182bd", label="Monte-Carlo return")
-axes[0].set_xticks(xs, labels)
-axes[0].set_ylabel("discounted return from $s_0$")
-axes[0].legend(fontsize=8)
-for twin, colour in ((False, "#e6550d"), (True, "#3182bd")):
-    est, true = measured[twin]
-    axes[1].scatter(true, est, s=14, color=colour, label=labels[twin].replace("\n", " "))
-lo = min(min(m[0].min(), m[1].min()) for m in measured.values())
-hi = max(max(m[0].max(), m[1].max()) for m in measured.values())
-axes[1].plot([lo, hi], [lo, hi], color="black", lw=0.8, ls="--", label="estimate = truth")
-axes[1].set_xlabel("Monte-Carlo return")
-axes[1].set_ylabel("critic estimate")
-axes[1].legend(fontsize=7)
+# Look at the middle bar: the single critic, evaluated where its own actor points,
+# is the optimistic one; that is the number DDPG's target bootstraps from. The
+# minimum of two critics (right) pulls it back, which is TD3's first fix.
+fig, ax = plt.subplots(figsize=(7, 3.2))
+means = [err.mean().item() for err in rows.values()]
+sems = [err.std().item() / len(err) ** 0.5 for err in rows.values()]
+colours = ["0.6", "#e6550d", "#3182bd"]
+ax.bar(range(3), means, yerr=sems, color=colours, capsize=4)
+ax.set_xticks(range(3), [name.replace(", ", "\n") for name in rows], fontsize=8)
+ax.axhline(0, color="black", lw=0.8)
+ax.set_ylabel("mean of estimate - true reward")
+ax.set_title("Overestimation at the actor's actions, and clipped double Q")
 fig.tight_layout()
 plt.show()
