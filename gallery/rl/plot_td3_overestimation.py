@@ -89,7 +89,7 @@ means = [err.mean().item() for err in rows.values()]
 sems = [err.std().item() / len(err) ** 0.5 for err in rows.values()]
 colours = ["0.6", "#e6550d", "#3182bd"]
 ax.bar(range(3), means, yerr=sems, color=colours, capsize=4)
-ax.set_xticks(range(3), [name.replace(", ", "\n") for name in rows], fontsize=8)
+ax.set_xticks(range(3), ["\n".join(name.rsplit(", ", 1)) for name in rows], fontsize=8)
 ax.axhline(0, color="black", lw=0.8)
 ax.set_ylabel("mean of estimate - true reward")
 ax.set_title("Overestimation at the actor's actions, and clipped double Q")
