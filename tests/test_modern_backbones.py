@@ -211,3 +211,17 @@ def test_block_shapes_the_page_shows():
     for name, side in [("poolformer_s12", 224), ("fastvit_sa12", 256), ("efficientvit_b1", 224)]:
         _, tr = meta_trace(name, side)
         assert tr["stem"].input_shapes[0] == (1, 3, side, side)
+
+
+@pytest.mark.parametrize("module", ["refmodels.vision.convnext", "refmodels.vision.poolformer"])
+def test_costs_match_the_papers_tables(module):
+    """ConvNeXt Table 1 and PoolFormer Table 2: parameters (whole millions) and
+    multiply-adds (0.1 G) of every preset, counted on the meta device at 224x224."""
+    import importlib
+
+    paper = importlib.import_module(module).PAPER
+    for name, (params_m, gmacs) in paper.items():
+        with torch.device("meta"):
+            t = refmodels.trace(refmodels.create_model(name), (1, 3, 224, 224))
+        assert round(t.total_params / 1e6) == params_m, (name, t.total_params)
+        assert abs(t.total_macs / 1e9 - gmacs) < 0.05 + 1e-9, (name, t.total_macs)

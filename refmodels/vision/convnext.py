@@ -32,7 +32,7 @@ from refmodels.registry import register_model
 __all__ = ["Block", "ConvNeXt", "ConvNeXtConfig", "Downsample", "LayerNorm2d", "PAPER", "PatchifyStem"]
 
 # Table 1 of the paper (ImageNet-1k, 224x224): (M parameters, G "FLOPs", which are multiply-adds)
-PAPER = {"convnext_tiny": (28, 4.5), "convnext_small": (50, 8.7), "convnext_base": (89, 15.4)}
+PAPER = {"convnext_tiny": (29, 4.5), "convnext_small": (50, 8.7), "convnext_base": (89, 15.4)}
 
 
 @dataclass(frozen=True)
