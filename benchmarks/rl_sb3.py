@@ -37,7 +37,7 @@ from refmodels.rl.td3 import TD3Config, train_td3
 # The budgets of the pages (docs/rl/*.md).
 PPO = dict(env_id="CartPole-v1", total_steps=100_000)
 TD3 = dict(env_id="Pendulum-v1", total_steps=8_000, learning_starts=1_000, hidden=128, gamma=0.98)
-SAC = dict(env_id="Pendulum-v1", total_steps=6_000, learning_starts=1_000, hidden=128)
+SAC = dict(env_id="Pendulum-v1", total_steps=8_000, learning_starts=1_000, hidden=128)
 
 
 def ours(algo: str, seed: int) -> tuple[float, float]:
