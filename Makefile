@@ -13,7 +13,7 @@ STAMP := $(VENV)/.refmodels-installed
 SPHINXOPTS ?= -W --keep-going -T -j 2
 BUILDDIR ?= docs/_build
 
-.PHONY: html test bench clean install
+.PHONY: html test bench bench-rl clean install
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# refmodels.rl against Stable-Baselines3 (installs the bench extra; ~30 min on 2 cores)
+bench-rl: $(STAMP)
+	$(BIN)/python -m pip install -e '.[bench]'
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/rl_sb3.py
 
 clean:
 	rm -rf $(BUILDDIR) docs/gallery docs/sg_execution_times.rst

@@ -57,8 +57,31 @@ def _from_timm(model):
     return refmodels.from_timm(model)
 
 
+def _torchvision(name):
+    def make():
+        import torchvision
+
+        return getattr(torchvision.models, name)()
+
+    return make
+
+
+def _from_torchvision(model):
+    import refmodels
+
+    return refmodels.from_torchvision(model)
+
+
 PAIRS = [
     Pair("ResNet-50 (timm resnet50)", _timm("resnet50"), _from_timm, (1, 3, 224, 224)),
+    Pair("ConvNeXt-T (timm convnext_tiny)", _timm("convnext_tiny"), _from_timm, (1, 3, 224, 224)),
+    Pair("PoolFormer-S12 (timm poolformer_s12)", _timm("poolformer_s12"), _from_timm, (1, 3, 224, 224)),
+    Pair("FastViT-T8 (timm fastvit_t8)", _timm("fastvit_t8"), _from_timm, (1, 3, 256, 256)),
+    Pair("FastViT-SA12 (timm fastvit_sa12)", _timm("fastvit_sa12"), _from_timm, (1, 3, 256, 256)),
+    Pair("EfficientViT-B0 (timm efficientvit_b0)", _timm("efficientvit_b0"), _from_timm, (1, 3, 224, 224)),
+    Pair("EfficientViT-B1 (timm efficientvit_b1)", _timm("efficientvit_b1"), _from_timm, (1, 3, 224, 224)),
+    Pair("ViT-B/16 (timm vit_base_patch16_224)", _timm("vit_base_patch16_224"), _from_timm, (1, 3, 224, 224)),
+    Pair("AlexNet (torchvision alexnet)", _torchvision("alexnet"), _from_torchvision, (1, 3, 224, 224)),
 ]
 
 

@@ -8,9 +8,9 @@
 family is imported when one of its presets is first created.
 """
 
-from refmodels.convert import from_timm
+from refmodels.convert import from_timm, from_torchvision
 from refmodels.registry import create_model, list_models, register_model
 from refmodels.tracing import Trace, TraceRow, trace
 
-__all__ = ["Trace", "TraceRow", "create_model", "from_timm", "list_models", "register_model", "trace"]
+__all__ = ["Trace", "TraceRow", "create_model", "from_timm", "from_torchvision", "list_models", "register_model", "trace"]
 __version__ = "0.1.0"

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "center_crop", "load_photo", "to_model_input"]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "center_crop", "load_photo", "photo_crops", "to_model_input"]
 
 # Per-channel statistics of ImageNet's training set (RGB, pixel values in [0, 1]),
 # the normalisation every ImageNet-trained model in timm/torchvision expects.
@@ -53,3 +53,38 @@ def to_model_input(image: np.ndarray, size: int = 224) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     return (x - mean) / std
+
+
+def photo_crops(names: tuple[str, ...], side: int = 64, per_class: int = 20, seed: int = 0,
+                half: str = "left") -> tuple[torch.Tensor, torch.Tensor]:
+    """A small real classification set: random ``side`` x ``side`` grey crops of bundled photos.
+
+    The class of a crop is the photo it was cut from. Crops come from the ``half``
+    ("left" or "right") of each photo, so a training set from one half and a test set
+    from the other never share a pixel. Returns (N, 1, side, side) floats in [0, 1]
+    and (N,) labels.
+
+    >>> x, y = photo_crops(("brick", "grass"), side=32, per_class=3)
+    >>> tuple(x.shape), y.tolist()
+    ((6, 1, 32, 32), [0, 0, 0, 1, 1, 1])
+    """
+    import skimage.data
+
+    if half not in ("left", "right"):
+        raise ValueError(f"half must be 'left' or 'right'; got {half!r}")
+    gen = np.random.default_rng(seed)
+    images, labels = [], []
+    for label, name in enumerate(names):
+        image = np.asarray(getattr(skimage.data, name)(), dtype=np.float32) / 255
+        if image.ndim == 3:
+            image = image[..., :3].mean(-1)  # RGB -> grey, so colour alone cannot give the class away
+        w = image.shape[1] // 2
+        image = image[:, :w] if half == "left" else image[:, w:]
+        if min(image.shape) < side:
+            raise ValueError(f"{name}: half of the photo ({image.shape}) is smaller than a {side}x{side} crop")
+        for _ in range(per_class):
+            top = gen.integers(0, image.shape[0] - side + 1)
+            left = gen.integers(0, image.shape[1] - side + 1)
+            images.append(image[top : top + side, left : left + side])
+            labels.append(label)
+    return torch.from_numpy(np.stack(images))[:, None], torch.tensor(labels)

@@ -24,8 +24,17 @@ __all__ = ["FAMILIES", "create_model", "list_models", "register_model"]
 
 # name prefix -> module that registers the presets with that prefix
 FAMILIES: dict[str, str] = {
+    "lstm": "refmodels.foundations.lstm",
     "mlp": "refmodels.foundations.mlp",
     "resnet": "refmodels.vision.resnet",
+    "transformer": "refmodels.nlp.transformer",
+    "convnext": "refmodels.vision.convnext",
+    "poolformer": "refmodels.vision.poolformer",
+    "fastvit": "refmodels.vision.fastvit",
+    "efficientvit": "refmodels.vision.efficientvit",
+    "vit": "refmodels.vision.vit",
+    "alexnet": "refmodels.vision.alexnet",
+    "lenet": "refmodels.vision.lenet",
 }
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}

@@ -17,7 +17,7 @@ report real FLOPs. Every table here names its column.
 
 Cost is counted with :class:`torch.utils.flop_counter.FlopCounterMode`, which sees
 the matrix products and convolutions (``mm``, ``addmm``, ``bmm``, ``convolution``,
-fused attention...). Elementwise work (activations, normalization, the residual
+fused attention, including the CPU kernel torch's own table leaves out...). Elementwise work (activations, normalization, the residual
 add, pooling) is not counted, which is also the papers' convention. Because it
 works from shapes alone, tracing runs on the ``meta`` device: a model built with
 ``torch.device("meta")`` has parameters with shapes and no memory, so a
@@ -41,11 +41,21 @@ from typing import Any
 
 import torch
 import torch.nn as nn
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 __all__ = ["Trace", "TraceRow", "trace"]
 
 Shape = tuple[int, ...]
+
+
+def _sdpa_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+    """The two attention matmuls, QK^T and AV, as torch counts them for the GPU kernels."""
+    return sdpa_flop_count(query_shape, key_shape, value_shape)
+
+
+# torch's FlopCounterMode has formulas for the CUDA attention kernels but not for the
+# one F.scaled_dot_product_attention runs on CPU, which it would count as zero.
+_EXTRA_FORMULAS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _sdpa_flops}
 
 
 @dataclass(frozen=True)
@@ -207,7 +217,7 @@ def trace(model: nn.Module, *inputs: Any, **kwargs: Any) -> Trace:
     started: list[tuple[nn.Module, int, tuple[Shape, ...]]] = []  # call stack
     rows: list[TraceRow | None] = []
     slots: list[int] = []  # index in rows of each open call, so rows keep call order
-    counter = FlopCounterMode(display=False)
+    counter = FlopCounterMode(display=False, custom_mapping=_EXTRA_FORMULAS)
 
     def pre_hook(module: nn.Module, args: tuple, kw: dict) -> None:
         started.append((module, counter.get_total_flops(), _shapes((args, kw))))

@@ -52,3 +52,25 @@ def test_trace_leaves_no_hooks_behind():
     model = nn.Linear(2, 2)
     refmodels.trace(model, (1, 2))
     assert not model._forward_hooks and not model._forward_pre_hooks
+
+
+def test_fused_attention_on_cpu_is_counted_like_the_explicit_matmuls():
+    """F.scaled_dot_product_attention on CPU runs a kernel torch's FlopCounterMode has
+    no formula for; the trace must still count QK^T and AV (2 * B*h*N*N*d MACs)."""
+    import torch.nn.functional as F
+
+    class Fused(torch.nn.Module):
+        def forward(self, q):
+            return F.scaled_dot_product_attention(q, q, q)
+
+    class Explicit(torch.nn.Module):
+        def forward(self, q):
+            return (q @ q.transpose(-1, -2) / q.shape[-1] ** 0.5).softmax(-1) @ q
+
+    b, h, n, d = 2, 3, 5, 4
+    q = torch.randn(b, h, n, d)
+    expected = 2 * b * h * n * n * d
+    assert refmodels.trace(Fused(), q).total_macs == expected
+    assert refmodels.trace(Explicit(), q).total_macs == expected
+    with torch.device("meta"):
+        assert refmodels.trace(Fused(), (b, h, n, d)).total_macs == expected

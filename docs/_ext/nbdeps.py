@@ -42,7 +42,11 @@ logger = logging.getLogger(__name__)
 # The recorder, shared by pages (run in the kernel) and gallery scripts (run here).
 RECORDER = '''
 def _nbdeps_record(path, packages):
-    import hashlib, importlib.metadata, json, pathlib, sys
+    import hashlib, importlib.metadata, json, pathlib, site, sys
+    # only distributions installed in the environment itself: copies vendored inside
+    # other packages (setuptools/_vendor) are visible to a kernel but not to Sphinx,
+    # and would make the page look stale on every build
+    installed = {pathlib.Path(p).resolve() for p in site.getsitepackages() + [site.getusersitepackages()]}
     files = {}
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None)
@@ -54,9 +58,11 @@ def _nbdeps_record(path, packages):
     for name in sorted(top & set(dists)):
         for dist in dists[name]:
             try:
-                versions[dist] = importlib.metadata.version(dist)
+                found = importlib.metadata.distribution(dist)
             except importlib.metadata.PackageNotFoundError:
-                pass
+                continue
+            if pathlib.Path(found.locate_file("")).resolve() in installed:
+                versions[dist] = found.version
     pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(path).write_text(json.dumps({"files": files, "versions": versions}, indent=1, sort_keys=True))
 '''

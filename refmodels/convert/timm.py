@@ -19,6 +19,11 @@ __all__ = ["from_timm"]
 # Imported lazily, so converting a ResNet does not import (or depend on) other families.
 CONVERTERS = {
     "timm.models.resnet.ResNet": "refmodels.convert.timm_resnet",
+    "timm.models.convnext.ConvNeXt": "refmodels.convert.timm_convnext",
+    "timm.models.metaformer.MetaFormer": "refmodels.convert.timm_poolformer",
+    "timm.models.fastvit.FastVit": "refmodels.convert.timm_fastvit",
+    "timm.models.efficientvit_mit.EfficientVit": "refmodels.convert.timm_efficientvit",
+    "timm.models.vision_transformer.VisionTransformer": "refmodels.convert.timm_vit",
 }
 
 

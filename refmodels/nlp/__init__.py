@@ -1,0 +1,1 @@
+"""Language: tokenizers and language models. Import a module directly."""

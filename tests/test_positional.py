@@ -1,0 +1,118 @@
+"""Position encodings against the paper's formula and transformers' Llama rotary embedding.
+
+Guards the positional-encoding page: the shapes, the relative-offset properties it
+shows, and the rotary parity with ``transformers.models.llama.modeling_llama``.
+"""
+
+import math
+
+import pytest
+import torch
+from transformers import LlamaConfig
+from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding, apply_rotary_pos_emb
+
+from refmodels.nlp.attention import MultiHeadAttention
+from refmodels.nlp.positional import (
+    LearnedPositionalEmbedding,
+    RelativePositionBias,
+    RotaryEmbedding,
+    SinusoidalPositionalEncoding,
+    apply_rotary,
+    sinusoidal_table,
+)
+
+TOL = dict(rtol=0, atol=1e-5)
+
+
+def test_sinusoidal_table_is_the_papers_formula():
+    n, d = 50, 64
+    table = sinusoidal_table(n, d)
+    assert tuple(table.shape) == (n, d)
+    for pos in (0, 7, 49):
+        for i in (0, 5, 31):
+            angle = pos / 10000 ** (2 * i / d)
+            assert table[pos, 2 * i].item() == pytest.approx(math.sin(angle), abs=1e-5)
+            assert table[pos, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-5)
+
+
+def test_sinusoidal_shift_is_a_rotation():
+    """PE(pos + k) = R_k PE(pos), with R_k the same block rotation for every pos."""
+    d, k = 64, 5
+    table = sinusoidal_table(60, d)
+    inv_freq = 10000 ** (-torch.arange(0, d, 2) / d)
+    c, s = torch.cos(k * inv_freq), torch.sin(k * inv_freq)
+    sin_, cos_ = table[:-k, 0::2], table[:-k, 1::2]
+    torch.testing.assert_close(table[k:, 0::2], sin_ * c + cos_ * s, **TOL)
+    torch.testing.assert_close(table[k:, 1::2], cos_ * c - sin_ * s, **TOL)
+
+
+def test_attention_without_positions_is_permutation_equivariant():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(64, 4).eval()
+    x = torch.randn(1, 13, 64)
+    perm = torch.randperm(13)
+    torch.testing.assert_close(mha(x[:, perm])[0], mha(x)[0][:, perm], **TOL)
+    pos = SinusoidalPositionalEncoding(64)
+    assert (mha(pos(x[:, perm]))[0] - mha(pos(x))[0][:, perm]).abs().max() > 1e-2
+
+
+def test_learned_table_shapes_and_length_limit():
+    emb = LearnedPositionalEmbedding(16, 64)
+    assert tuple(emb(torch.zeros(2, 13, 64)).shape) == (2, 13, 64)
+    assert sum(p.numel() for p in emb.parameters()) == 16 * 64
+    with pytest.raises(ValueError, match=r"sequence of 20 tokens is longer than the learned position table "
+                                         r"\(max_len=16\); expected N <= 16"):
+        emb(torch.zeros(1, 20, 64))
+    with pytest.raises(ValueError, match=r"expects embeddings of shape \(B, N, 64\); got \(13, 64\)"):
+        emb(torch.zeros(13, 64))
+
+
+def test_relative_bias_depends_on_offset_only():
+    torch.manual_seed(0)
+    rel = RelativePositionBias(heads=4, max_distance=3)
+    bias = rel(13, 13)
+    assert tuple(bias.shape) == (1, 4, 13, 13)
+    for i in range(12):
+        for j in range(12):
+            torch.testing.assert_close(bias[0, :, i + 1, j + 1], bias[0, :, i, j])
+    torch.testing.assert_close(bias[0, :, 0, 12], bias[0, :, 0, 3])  # clipped beyond max_distance
+
+
+def test_rotary_scores_depend_on_offset_only():
+    torch.manual_seed(0)
+    rope = RotaryEmbedding(16)
+    q, k = torch.randn(16), torch.randn(16)
+
+    def score(m, n):
+        cos, sin = rope(torch.tensor([m, n]))
+        return (apply_rotary(q, cos[0], sin[0]) * apply_rotary(k, cos[1], sin[1])).sum()
+
+    torch.testing.assert_close(score(3, 1), score(10, 8), **TOL)
+    torch.testing.assert_close(score(0, 0), (q * k).sum(), **TOL)
+    cos, sin = rope(torch.arange(13))
+    assert tuple(cos.shape) == (13, 16)
+    torch.testing.assert_close(apply_rotary(q, cos, sin).norm(dim=-1), q.norm().expand(13), **TOL)
+
+
+@pytest.mark.parametrize("base", [10000.0, 500000.0])
+def test_rotary_equals_transformers_llama(base):
+    cfg = LlamaConfig(hidden_size=64, num_attention_heads=4, num_key_value_heads=4, intermediate_size=128,
+                      num_hidden_layers=1, vocab_size=32, max_position_embeddings=128, rope_theta=base)
+    theirs = LlamaRotaryEmbedding(cfg)
+    ours = RotaryEmbedding(16, base=base)
+    torch.manual_seed(0)
+    q, k = torch.randn(2, 4, 13, 16), torch.randn(2, 4, 13, 16)
+    positions = torch.arange(13).expand(2, 13)
+    cos, sin = ours(positions)
+    cos_t, sin_t = theirs(q, positions)
+    torch.testing.assert_close(cos, cos_t, **TOL)
+    q_t, k_t = apply_rotary_pos_emb(q, k, cos_t, sin_t)
+    torch.testing.assert_close(apply_rotary(q, cos[:, None], sin[:, None]), q_t, **TOL)
+    torch.testing.assert_close(apply_rotary(k, cos[:, None], sin[:, None]), k_t, **TOL)
+
+
+def test_odd_widths_are_refused():
+    with pytest.raises(ValueError, match="even width; got 7"):
+        sinusoidal_table(4, 7)
+    with pytest.raises(ValueError, match="even head width; got 5"):
+        RotaryEmbedding(5)
