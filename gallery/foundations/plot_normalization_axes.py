@@ -1,0 +1,77 @@
+"""
+Which numbers share a statistic
+===============================
+
+BatchNorm, LayerNorm, InstanceNorm and GroupNorm compute the same thing, a mean and a
+variance, over different sets of numbers. This script finds each set from the
+refmodels layers themselves, without reading their code: it asks autograd which
+inputs one output depends on. For a batch of feature maps of shape (B, C, H*W) the
+answer is a block of the (B, C, H*W) cube, drawn the way the GroupNorm paper draws
+it (its Figure 2).
+"""
+
+# %%
+# Ask each layer which inputs one output depends on
+# -------------------------------------------------
+# ``depends_on`` differentiates one output number, at batch 0, channel 0, position 0,
+# with respect to the whole input. The non-zero entries of that gradient are the
+# numbers that entered its mean and variance. BatchNorm runs in training mode (batch
+# statistics); InstanceNorm is GroupNorm with one channel per group, and LayerNorm
+# over a feature map normalizes (C, H*W) together. RMSNorm uses LayerNorm's set.
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from refmodels.foundations.normalization import BatchNorm, GroupNorm, LayerNorm
+
+B, C, S = 4, 6, 5  # batch, channels, positions (H*W flattened)
+
+
+def depends_on(layer: torch.nn.Module) -> np.ndarray:
+    """Boolean (B, C, S) mask of the inputs that output [0, 0, 0] depends on."""
+    torch.manual_seed(0)
+    x = torch.randn(B, C, S, requires_grad=True)
+    layer(x)[0, 0, 0].backward()
+    return (x.grad.abs() > 0).numpy()
+
+
+LAYERS = {
+    "BatchNorm": BatchNorm(C).train(),
+    "LayerNorm": LayerNorm((C, S)),
+    "InstanceNorm = GroupNorm(C groups)": GroupNorm(C, C),
+    "GroupNorm (2 groups)": GroupNorm(2, C),
+}
+masks = {name: depends_on(layer) for name, layer in LAYERS.items()}
+for name, mask in masks.items():
+    print(f"{name:36s} one statistic from {mask.sum():3d} of {mask.size} numbers, "
+          f"batch axis {sorted(set(np.nonzero(mask)[0].tolist()))}, channels {sorted(set(np.nonzero(mask)[1].tolist()))}")
+
+# The sets the page describes: BN spans the batch, the others stay inside one sample.
+assert masks["BatchNorm"][:, 0, :].all() and not masks["BatchNorm"][:, 1:, :].any()
+assert masks["LayerNorm"][0].all() and not masks["LayerNorm"][1:].any()
+assert masks["InstanceNorm = GroupNorm(C groups)"].sum() == S
+assert masks["GroupNorm (2 groups)"].sum() == (C // 2) * S
+
+# %%
+# Draw the four cubes
+# -------------------
+# Axes: batch (B), channels (C) and spatial positions (H, W flattened). Shaded cubes
+# share one mean and one variance with the corner output; the rest of the cube
+# is drawn as an outline.
+fig = plt.figure(figsize=(12, 3.4))
+for i, (name, mask) in enumerate(masks.items(), start=1):
+    ax = fig.add_subplot(1, 4, i, projection="3d")
+    filled = np.ones_like(mask)
+    colours = np.where(mask[..., None], np.array([0.19, 0.51, 0.74, 0.9]), np.array([0.9, 0.9, 0.9, 0.15]))
+    ax.voxels(filled, facecolors=colours, edgecolor=(0.3, 0.3, 0.3, 0.25), linewidth=0.3)
+    ax.set_xlabel("B")
+    ax.set_ylabel("C")
+    ax.set_zlabel("H, W")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_zticks([])
+    ax.set_title(name, fontsize=10)
+    ax.view_init(elev=22, azim=-55)
+fig.suptitle("The numbers that share one statistic, found with autograd")
+fig.tight_layout()
+plt.show()
