@@ -37,6 +37,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
     "sphinxcontrib.bibtex",
     "nbdeps",
+    "ipckernels",  # page kernels on Unix sockets: no TCP port race between parallel pages
 ]
 
 exclude_patterns = [
