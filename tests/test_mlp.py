@@ -11,6 +11,7 @@ from torchvision.ops import MLP as TorchvisionMLP
 
 import refmodels
 from refmodels.foundations.mlp import MLPConfig, Perceptron, fit_classifier, load_digits_split, mlp_from_knots
+from refmodels.parity import check_parity, randomize_constants_, scramble_one_
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +44,36 @@ def test_parameter_count_formula(hidden):
     assert sum(p.numel() for p in model.parameters()) == sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
 
 
-def test_parity_with_torchvision_mlp(digits):
-    torch.manual_seed(0)
-    ours = refmodels.create_model("mlp_digits", hidden=(128, 64), activation="gelu")
-    theirs = TorchvisionMLP(64, [128, 64, 10], activation_layer=torch.nn.GELU).eval()
+def _copy_from_torchvision(theirs, ours):
     with torch.no_grad():
-        for src, dst in zip([*ours.layers, ours.head], [m for m in theirs if isinstance(m, torch.nn.Linear)]):
+        for src, dst in zip([m for m in theirs if isinstance(m, torch.nn.Linear)], [*ours.layers, ours.head]):
             dst.weight.copy_(src.weight)
             dst.bias.copy_(src.bias)
-        torch.testing.assert_close(ours(digits[2]), theirs(digits[2]), rtol=1e-5, atol=1e-5)
+
+
+@pytest.fixture
+def twins():
+    """A torchvision MLP with its constants randomised, and ours with its weights."""
+    torch.manual_seed(0)
+    theirs = TorchvisionMLP(64, [128, 64, 10], activation_layer=torch.nn.GELU).eval()
+    randomize_constants_(theirs, seed=0)
+    ours = refmodels.create_model("mlp_digits", hidden=(128, 64), activation="gelu").eval()
+    _copy_from_torchvision(theirs, ours)
+    return ours, theirs
+
+
+def test_parity_with_torchvision_mlp(digits, twins):
+    ours, theirs = twins
+    report = check_parity(ours, theirs, digits[2], atol=1e-5)
+    assert report.max_abs <= 1e-5 and report.scrambled_abs > 100 * 1e-5
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in theirs.parameters())
+
+
+def test_parity_harness_fails_when_one_weight_is_scrambled(digits, twins):
+    ours, theirs = twins
+    scramble_one_(ours)
+    with pytest.raises(AssertionError):
+        check_parity(ours, theirs, digits[2], atol=1e-5, scramble=False)
 
 
 def test_linear_layers_collapse_to_one():
@@ -115,7 +136,9 @@ def test_training_beats_linear_on_held_out_digits(digits):
         fit_classifier(net, x_train, y_train, epochs=10)
         with torch.no_grad():
             acc[hidden] = (net(x_test).argmax(1) == y_test).float().mean().item()
-    assert acc[(128,)] > 0.95 and acc[(128,)] > acc[()]
+    # measured over torch seeds 0-2, portable and AVX2 kernels: MLP 0.964..0.976, linear 0.947..0.956
+    assert acc[(128,)] > 0.94, f"MLP held-out accuracy {acc[(128,)]:.3f}, claim: above 0.94"
+    assert acc[(128,)] > acc[()], f"MLP {acc[(128,)]:.3f} vs linear {acc[()]:.3f}, claim: the MLP is better"
 
 
 @pytest.mark.parametrize(
