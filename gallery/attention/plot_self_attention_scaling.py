@@ -7,14 +7,15 @@ first the shape of every tensor on the way through, measured by
 :func:`refmodels.trace`, then the attention weights of one sentence from Python's own
 documentation, computed with and without the :math:`1/\\sqrt{d}` of equation (1) of
 the paper, for a narrow and a wide model. Without the scaling the wide model's
-softmax saturates: every word puts nearly all of its weight on one other word.
+softmax saturates: every word puts nearly all of its weight on a single word.
 """
 
 # %%
 # The shape flow of multi-head attention
 # --------------------------------------
-# Thirteen words, width 64, four heads of 16. Look at where the width splits into
-# heads and where the (N, N) weight matrix appears: that matrix is the only place
+# One sentence, width 64, four heads of 16, drawn along the query path (keys and
+# values go through the same projection and split). Look at where the width splits
+# into heads and where the (N, N) weight matrix appears: that matrix is the only place
 # where the words meet.
 import math
 
@@ -34,24 +35,28 @@ tr = refmodels.trace(mha, x)
 q = mha.split_heads(mha.q_proj(x))
 _, weights = mha(x)
 steps = [
-    ("x", tuple(x.shape)),
-    ("Q = x W^Q", tr["q_proj"].output_shapes[0]),
-    ("split heads", tuple(q.shape)),
-    ("weights softmax(.)", tuple(weights.shape)),
-    ("weights @ V, merge", tr["out_proj"].input_shapes[0]),
-    ("output W^O", tr["out_proj"].output_shapes[0]),
+    ("input x", tuple(x.shape)),
+    ("queries\nQ = x W^Q", tr["q_proj"].output_shapes[0]),
+    ("split into\nheads", tuple(q.shape)),
+    ("weights\nsoftmax of\nQK^T / sqrt(hd)", tuple(weights.shape)),
+    ("weights @ V,\nmerge heads", tr["out_proj"].input_shapes[0]),
+    ("output\nx W^O", tr["out_proj"].output_shapes[0]),
 ]
-fig, ax = plt.subplots(figsize=(11, 2.4))
+# Box width, gap and font sizes chosen so the longest label fits inside its box.
+width, step = 2.5, 2.9
+fig, ax = plt.subplots(figsize=(12, 2.8))
 for i, (label, shape) in enumerate(steps):
-    ax.add_patch(plt.Rectangle((i * 1.9, 0), 1.5, 1, fc="#fdd0a2" if "weights s" in label else "#9ecae1", ec="black"))
-    ax.text(i * 1.9 + 0.75, 0.62, label, ha="center", fontsize=8, weight="bold")
-    ax.text(i * 1.9 + 0.75, 0.3, str(shape), ha="center", fontsize=9)
+    x0 = i * step
+    ax.add_patch(plt.Rectangle((x0, 0), width, 1, fc="#fdd0a2" if label.startswith("weights\n") else "#9ecae1", ec="black"))
+    ax.text(x0 + width / 2, 0.6, label, ha="center", va="center", fontsize=8, weight="bold")
+    ax.text(x0 + width / 2, 0.2, str(shape), ha="center", va="center", fontsize=8)
     if i:
-        ax.annotate("", (i * 1.9, 0.5), (i * 1.9 - 0.4, 0.5), arrowprops=dict(arrowstyle="-|>"))
-ax.set_xlim(-0.1, len(steps) * 1.9)
+        ax.annotate("", (x0, 0.5), (x0 - (step - width), 0.5), arrowprops=dict(arrowstyle="-|>"))
+ax.set_xlim(-0.1, len(steps) * step)
 ax.set_ylim(-0.1, 1.1)
 ax.axis("off")
-ax.set_title(f"multi-head attention, D={dim}, nh={heads}: {tr.total_params:,} parameters")
+ax.set_title(f"multi-head attention along the query path (K and V are projected and split the same way), "
+             f"D={dim}, nh={heads}: {tr.total_params:,} parameters", fontsize=9)
 plt.show()
 
 # %%

@@ -5,8 +5,9 @@ them. Each scheme here tells the model where a token sits.
 
 Papers:
     * sinusoidal and learned: Vaswani et al., 2017, section 3.5, https://arxiv.org/abs/1706.03762
-    * relative: Shaw et al., 2018, https://arxiv.org/abs/1803.02155 (a learned scalar bias
-      per head and clipped offset, the simplification T5 uses)
+    * relative: Shaw et al., 2018, https://arxiv.org/abs/1803.02155 (their clipped
+      offsets, with a learned scalar bias per head in place of their vectors; T5 also
+      learns scalars per head but shares them among logarithmic buckets of offsets)
     * rotary: Su et al., 2021 (RoFormer), https://arxiv.org/abs/2104.09864
 Checked against: ``transformers.models.llama.modeling_llama`` (``LlamaRotaryEmbedding``
 and ``apply_rotary_pos_emb`` give the same rotated queries and keys), in
@@ -21,8 +22,9 @@ Differences from the papers:
     * RoPE rotates the pairs (i, i + hd/2) ("rotate half", the layout of GPT-NeoX, Llama
       and transformers), not the neighbours (2i, 2i + 1) of the RoFormer paper. The two
       are the same rotation after a fixed permutation of the q and k features.
-    * The relative bias uses one learned scalar per head and clipped offset (T5-style
-      clipping without T5's log buckets), not Shaw et al.'s learned key and value vectors.
+    * The relative bias uses one learned scalar per head and clipped offset, not Shaw
+      et al.'s learned key and value vectors, and one entry per offset up to the clipping
+      distance, not T5's logarithmic buckets.
 """
 
 import torch
