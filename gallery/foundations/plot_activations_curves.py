@@ -56,8 +56,9 @@ plt.show()
 # Where the gradient vanishes
 # ---------------------------
 # The derivative on a log scale over a wide range. Sigmoid's is at most 1/4 and
-# decays like exp(-abs(x)): ten sigmoid layers multiply the gradient by at most
-# 4^-10, about 1e-6. ReLU's derivative is exactly 1 for every positive input and
+# decays like exp(-abs(x)): ten sigmoid derivatives multiply to at most 4^-10, about
+# 1e-6 (the weight matrices between the layers multiply the gradient too, so a real
+# network's first layer can get more or less than that). ReLU's derivative is exactly 1 for every positive input and
 # exactly 0 for every negative one (the flat line off the bottom of the plot),
 # which is both why ReLU networks train deep and why ReLU units can die.
 x = torch.linspace(-12, 12, 1201)

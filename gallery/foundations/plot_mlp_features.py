@@ -52,9 +52,9 @@ plt.show()
 # %%
 # One digit through the network
 # -----------------------------
-# Left: a held-out digit. Middle: the 128 hidden activations it produces; ReLU
-# leaves most of them at exactly zero, so each digit is described by a sparse set
-# of strokes. Right: the ten logits of the head and the predicted class.
+# Left: a held-out digit. Middle: the 128 hidden activations it produces; ReLU sets
+# every unit whose input is negative to exactly zero, and the title counts the units
+# left active. Right: the ten logits of the head and the predicted class.
 x = x_test[:1]  # (1, 64)
 with torch.no_grad():
     (hidden,) = model.features(x)  # (1, 128)

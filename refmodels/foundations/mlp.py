@@ -5,8 +5,8 @@ and organization in the brain" (1958); Rumelhart, Hinton and Williams, "Learning
 representations by back-propagating errors" (1986); the universal approximation
 theorems of Cybenko (1989) and Hornik et al. (1989).
 Checked against: ``torchvision.ops.MLP`` (a stack of ``nn.Linear`` + activation, the
-production MLP block): same parameter count and same logits with the same weights
-(``tests/test_mlp.py``).
+production MLP block): same parameter count and same logits with the same weights,
+through the parity harness ``refmodels.parity`` (``tests/test_mlp.py``).
 
 Shapes (batch-first, one glossary for the project):
     B batch, D features (64 for scikit-learn's 8x8 digits), H hidden width, K classes.
@@ -47,6 +47,9 @@ __all__ = [
 def load_digits_split(test_size: float = 0.25, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """scikit-learn's 8x8 digits (1797 images, shipped with the package): a stratified
     train/held-out split, pixels scaled from 0..16 to [0, 1] and flattened to 64 features.
+
+    The 1797 images are the test set of the UCI optical digits data, written by 13
+    people; the split is by image, not by writer, so both parts share the 13 writers.
 
     Returns ``x_train (B, 64), y_train (B,), x_test (B', 64), y_test (B',)``.
     """
