@@ -13,6 +13,7 @@ from refmodels.convert.torch_nn import mha_from_torch
 from refmodels.nlp.attention import MultiHeadAttention, causal_mask, padding_mask, scaled_dot_product_attention
 from refmodels.nlp.text import sentence, words
 from refmodels.nlp.transformer import DecoderLayer
+from refmodels.parity import check_parity, randomize_constants_, scramble_one_
 
 TOL = dict(rtol=0, atol=1e-5)
 
@@ -27,8 +28,10 @@ def _no_mha_fastpath():
 
 
 def twins(dim=64, heads=4, seed=0):
+    """torch's layer with its zero-initialised biases randomised, and ours with its weights."""
     torch.manual_seed(seed)
     theirs = nn.MultiheadAttention(dim, heads, batch_first=True).eval()
+    assert randomize_constants_(theirs, seed=seed) == ["in_proj_bias", "out_proj.bias"]
     return mha_from_torch(theirs).eval(), theirs
 
 
@@ -64,10 +67,27 @@ def test_mha_equals_torch_outputs_and_weights(masked):
     ours, theirs = twins()
     x = torch.randn(2, 9, 64)
     mask = causal_mask(9) if masked else None
-    out, w = ours(x, mask=mask)
-    ref, ref_w = theirs(x, x, x, attn_mask=None if mask is None else ~mask, average_attn_weights=False)
-    torch.testing.assert_close(out, ref, **TOL)
-    torch.testing.assert_close(w, ref_w, **TOL)
+    # check_parity compares outputs and per-head weights, then scrambles one weight of a copy of ours
+    check_parity(ours, lambda x, k, v, m: theirs(x, x, x, attn_mask=None if m is None else ~m, average_attn_weights=False),
+                 x, None, None, mask, atol=1e-5)  # ours(query, key=None, value=None, mask)
+
+
+def test_mha_parity_fails_when_one_weight_is_scrambled():
+    ours, theirs = twins()
+    x = torch.randn(2, 9, 64)
+    scramble_one_(ours, "k_proj.weight")
+    with pytest.raises(AssertionError, match="differ by"):
+        check_parity(ours, lambda x: theirs(x, x, x, average_attn_weights=False), x, atol=1e-5, scramble=False)
+
+
+def test_mha_parity_fails_when_a_bias_is_dropped():
+    """The randomised biases are what the comparison sees: zeroing one copied bias breaks it."""
+    ours, theirs = twins()
+    x = torch.randn(2, 9, 64)
+    with torch.no_grad():
+        ours.v_proj.bias.zero_()
+    with pytest.raises(AssertionError, match="differ by"):
+        check_parity(ours, lambda x: theirs(x, x, x, average_attn_weights=False), x, atol=1e-5, scramble=False)
 
 
 def test_mha_equals_torch_with_padding_and_causal_masks():
@@ -75,10 +95,9 @@ def test_mha_equals_torch_with_padding_and_causal_masks():
     ids = torch.tensor([[5, 6, 7, 8, 9, 10], [5, 6, 7, 0, 0, 0]])
     x = torch.randn(2, 6, 64)
     mask = padding_mask(ids, 0) & causal_mask(6)
-    out, w = ours(x, mask=mask)
-    ref, ref_w = theirs(x, x, x, attn_mask=~causal_mask(6), key_padding_mask=ids == 0, average_attn_weights=False)
-    torch.testing.assert_close(out, ref, **TOL)
-    torch.testing.assert_close(w, ref_w, **TOL)
+    check_parity(ours, lambda x, k, v, m: theirs(x, x, x, attn_mask=~causal_mask(6), key_padding_mask=ids == 0,
+                                                 average_attn_weights=False), x, None, None, mask, atol=1e-5)
+    _, w = ours(x, mask=mask)
     assert (w[1, :, :, 3:] == 0).all()  # padded keys receive exactly zero weight
 
 
@@ -88,10 +107,9 @@ def test_cross_attention_equals_torch_with_source_padding():
     y, memory = torch.randn(2, 5, 64), torch.randn(2, 7, 64)
     src = torch.tensor([[3] * 7, [3] * 4 + [0] * 3])
     out, w = ours(y, memory, memory, mask=padding_mask(src, 0))
-    ref, ref_w = theirs(y, memory, memory, key_padding_mask=src == 0, average_attn_weights=False)
     assert tuple(out.shape) == (2, 5, 64) and tuple(w.shape) == (2, 4, 5, 7)
-    torch.testing.assert_close(out, ref, **TOL)
-    torch.testing.assert_close(w, ref_w, **TOL)
+    check_parity(ours, lambda y, k, v, m: theirs(y, k, v, key_padding_mask=src == 0, average_attn_weights=False),
+                 y, memory, memory, padding_mask(src, 0), atol=1e-5)
 
 
 @pytest.mark.parametrize("masked", [False, True])

@@ -11,6 +11,8 @@ import torch
 from transformers import LlamaConfig
 from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding, apply_rotary_pos_emb
 
+from refmodels.parity import check_parity
+
 from refmodels.nlp.attention import MultiHeadAttention
 from refmodels.nlp.positional import (
     LearnedPositionalEmbedding,
@@ -94,21 +96,62 @@ def test_rotary_scores_depend_on_offset_only():
     torch.testing.assert_close(apply_rotary(q, cos, sin).norm(dim=-1), q.norm().expand(13), **TOL)
 
 
-@pytest.mark.parametrize("base", [10000.0, 500000.0])
-def test_rotary_equals_transformers_llama(base):
+class RotateQK(torch.nn.Module):
+    """refmodels RoPE with transformers' call signature: (q, k, positions) -> cos, sin, rotated q, rotated k."""
+
+    def __init__(self, head_dim, base):
+        super().__init__()
+        self.rope = RotaryEmbedding(head_dim, base=base)
+
+    def forward(self, q, k, positions):
+        cos, sin = self.rope(positions)
+        return cos, sin, apply_rotary(q, cos[:, None], sin[:, None]), apply_rotary(k, cos[:, None], sin[:, None])
+
+
+def llama_rope(base):
     cfg = LlamaConfig(hidden_size=64, num_attention_heads=4, num_key_value_heads=4, intermediate_size=128,
                       num_hidden_layers=1, vocab_size=32, max_position_embeddings=128, rope_theta=base)
     theirs = LlamaRotaryEmbedding(cfg)
-    ours = RotaryEmbedding(16, base=base)
+
+    def run(q, k, positions):
+        cos, sin = theirs(q, positions)
+        return (cos, sin, *apply_rotary_pos_emb(q, k, cos, sin))
+
+    return run
+
+
+def rope_inputs():
     torch.manual_seed(0)
-    q, k = torch.randn(2, 4, 13, 16), torch.randn(2, 4, 13, 16)
-    positions = torch.arange(13).expand(2, 13)
-    cos, sin = ours(positions)
-    cos_t, sin_t = theirs(q, positions)
-    torch.testing.assert_close(cos, cos_t, **TOL)
-    q_t, k_t = apply_rotary_pos_emb(q, k, cos_t, sin_t)
-    torch.testing.assert_close(apply_rotary(q, cos[:, None], sin[:, None]), q_t, **TOL)
-    torch.testing.assert_close(apply_rotary(k, cos[:, None], sin[:, None]), k_t, **TOL)
+    return torch.randn(2, 4, 13, 16), torch.randn(2, 4, 13, 16), torch.arange(13).expand(2, 13)
+
+
+@pytest.mark.parametrize("base", [10000.0, 500000.0])
+def test_rotary_equals_transformers_llama(base):
+    # RoPE has no weights to scramble (scramble=False); the next test is its can-fail proof
+    check_parity(RotateQK(16, base), llama_rope(base), *rope_inputs(), atol=1e-5, scramble=False)
+
+
+@pytest.mark.parametrize("broken", ["one frequency", "neighbour pairs"])
+def test_rotary_parity_fails_when_ours_is_wrong(broken):
+    ours = RotateQK(16, 10000.0)
+    if broken == "one frequency":
+        with torch.no_grad():
+            ours.rope.inv_freq[4] *= 1.1
+    else:  # the RoFormer paper's (2i, 2i + 1) layout against Llama's rotate-half
+        ours.forward = lambda q, k, positions: _interleaved(ours.rope, q, k, positions)
+    with pytest.raises(AssertionError, match="differ by"):
+        check_parity(ours, llama_rope(10000.0), *rope_inputs(), atol=1e-5, scramble=False)
+
+
+def _interleaved(rope, q, k, positions):
+    cos, sin = rope(positions)
+    cos, sin = cos[..., : rope.head_dim // 2].repeat_interleave(2, -1), sin[..., : rope.head_dim // 2].repeat_interleave(2, -1)
+
+    def rot(x):
+        x1, x2 = x[..., 0::2], x[..., 1::2]
+        return torch.stack((-x2, x1), dim=-1).flatten(-2)
+
+    return cos, sin, q * cos[:, None] + rot(q) * sin[:, None], k * cos[:, None] + rot(k) * sin[:, None]
 
 
 def test_odd_widths_are_refused():

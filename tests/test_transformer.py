@@ -15,6 +15,7 @@ from refmodels.convert.torch_nn import decoder_layer_from_torch, encoder_layer_f
 from refmodels.nlp.attention import causal_mask, padding_mask
 from refmodels.nlp.text import CharVocab, reversal_batch
 from refmodels.nlp.transformer import PAPER_PARAMS, Transformer, TransformerConfig
+from refmodels.parity import check_parity, randomize_constants_, scramble_one_
 
 TOL = dict(rtol=0, atol=1e-5)
 
@@ -70,27 +71,63 @@ def test_layer_counts_equal_torch_nn_transformer(norm_first):
     assert final == (4 * 512 if norm_first else 0)
 
 
+def encoder_twins(norm_first, seed=0):
+    """torch's encoder layer with every constant (LayerNorm scales and offsets, attention biases)
+    randomised, and ours with its weights."""
+    torch.manual_seed(seed)
+    theirs = nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, batch_first=True, norm_first=norm_first).eval()
+    changed = randomize_constants_(theirs, seed=seed)
+    assert {"norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias", "self_attn.in_proj_bias"} <= set(changed)
+    return encoder_layer_from_torch(theirs).eval(), theirs
+
+
+def decoder_twins(norm_first, seed=0):
+    torch.manual_seed(seed)
+    theirs = nn.TransformerDecoderLayer(64, 4, 128, dropout=0.0, batch_first=True, norm_first=norm_first).eval()
+    changed = randomize_constants_(theirs, seed=seed)
+    assert {"norm3.weight", "norm3.bias", "multihead_attn.in_proj_bias"} <= set(changed)
+    return decoder_layer_from_torch(theirs).eval(), theirs
+
+
+ENC_IDS = torch.tensor([[4] * 7, [4] * 5 + [0] * 2])
+DEC_SRC = torch.tensor([[4] * 7, [4] * 5 + [0] * 2])
+
+
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_encoder_layer_equals_torch(norm_first):
-    torch.manual_seed(0)
-    theirs = nn.TransformerEncoderLayer(64, 4, 128, dropout=0.0, batch_first=True, norm_first=norm_first).eval()
-    ours = encoder_layer_from_torch(theirs).eval()
+    ours, theirs = encoder_twins(norm_first)
     x = torch.randn(2, 7, 64)
-    ids = torch.tensor([[4] * 7, [4] * 5 + [0] * 2])
-    torch.testing.assert_close(ours(x), theirs(x), **TOL)
-    torch.testing.assert_close(ours(x, padding_mask(ids, 0)), theirs(x, src_key_padding_mask=ids == 0), **TOL)
+    check_parity(ours, lambda x: theirs(x), x, atol=1e-5)
+    check_parity(ours, lambda x, m: theirs(x, src_key_padding_mask=ENC_IDS == 0), x, padding_mask(ENC_IDS, 0), atol=1e-5)
+
+
+def _torch_decoder(theirs):
+    return lambda y, memory, self_mask, memory_mask: theirs(
+        y, memory, tgt_mask=~causal_mask(y.shape[1]), memory_key_padding_mask=DEC_SRC == 0)
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_decoder_layer_equals_torch(norm_first):
-    torch.manual_seed(0)
-    theirs = nn.TransformerDecoderLayer(64, 4, 128, dropout=0.0, batch_first=True, norm_first=norm_first).eval()
-    ours = decoder_layer_from_torch(theirs).eval()
+    ours, theirs = decoder_twins(norm_first)
     y, memory = torch.randn(2, 5, 64), torch.randn(2, 7, 64)
-    src = torch.tensor([[4] * 7, [4] * 5 + [0] * 2])
-    out = ours(y, memory, causal_mask(5), padding_mask(src, 0))
-    ref = theirs(y, memory, tgt_mask=~causal_mask(5), memory_key_padding_mask=src == 0)
-    torch.testing.assert_close(out, ref, **TOL)
+    check_parity(ours, _torch_decoder(theirs), y, memory, causal_mask(5), padding_mask(DEC_SRC, 0), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["self_attn.v_proj.weight", "ffn.linear1.weight", "norm2.weight"])
+def test_layer_parity_fails_when_one_weight_is_scrambled(name):
+    """A parity test that cannot fail proves nothing: break one tensor of ours and it must raise."""
+    for norm_first in (False, True):
+        ours, theirs = encoder_twins(norm_first)
+        x = torch.randn(2, 7, 64)
+        scramble_one_(ours, name)
+        with pytest.raises(AssertionError, match="differ by"):
+            check_parity(ours, lambda x: theirs(x), x, atol=1e-5, scramble=False)
+        ours, theirs = decoder_twins(norm_first)
+        y, memory = torch.randn(2, 5, 64), torch.randn(2, 7, 64)
+        scramble_one_(ours, "cross_attn.k_proj.weight")
+        with pytest.raises(AssertionError, match="differ by"):
+            check_parity(ours, _torch_decoder(theirs), y, memory, causal_mask(5), padding_mask(DEC_SRC, 0),
+                         atol=1e-5, scramble=False)
 
 
 def test_train_mode_layer_parity_without_dropout_and_backward():
