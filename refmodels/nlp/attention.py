@@ -24,8 +24,9 @@ True there means "blocked"; the converter tests flip it.) A mask broadcasts to
 Differences from the paper:
     * The projections have biases, as in torch and most implementations; the paper's
       equations write only the matrices W^Q, W^K, W^V, W^O.
-    * ``dropout`` drops attention weights (torch's placement); the paper's residual
-      dropout lives in the layers of ``refmodels.nlp.transformer``.
+    * ``dropout`` drops attention weights, which the paper does not do: the placement
+      comes from the authors' tensor2tensor code (``attention_dropout``) and is torch's.
+      The paper's residual dropout lives in the layers of ``refmodels.nlp.transformer``.
 """
 
 import math

@@ -21,8 +21,9 @@ Differences from the paper:
       models use (Xiong et al., 2020).
     * The paper's exact vocabulary is not published; it says "about 37000" shared
       source-target byte-pair tokens for EN-DE. The presets use 37000.
-    * Attention dropout (on the weights, torch's placement) uses the same rate as the
-      residual dropout; the paper mentions only the residual and embedding dropout.
+    * Attention dropout (on the weights, the placement of tensor2tensor and torch) uses
+      the same rate as the residual dropout; the paper mentions only the residual and
+      embedding dropout.
 """
 
 import math
