@@ -11,7 +11,7 @@ import torch
 from timm.models import reparameterize_model
 
 import refmodels
-from refmodels.convert import perturb_
+from refmodels.parity import check_parity, randomize_constants_, scramble_one_
 from refmodels.vision.fastvit import FastViTConfig, RepMixer
 from refmodels.vision.poolformer import MetaFormerConfig
 
@@ -83,22 +83,61 @@ def test_known_counts():
     }
 
 
+# Tolerance, and the weight the can-fail proof scrambles, per family. EfficientViT's logits
+# barely move at random init (ReLU linear attention averages over all tokens), so its
+# twin is held to 1e-5 and the proof scrambles a LiteMLA's q/k/v projection.
+ATOL = {"convnext": 1e-4, "poolformer": 1e-4, "fastvit": 1e-4, "efficientvit": 1e-5}
+SCRAMBLE = {"efficientvit": "stages.2.1.context.qkv.weight"}
+# one weight inside a residual branch per family, for the must-fail test
+INNER = {"convnext": "stages.1.blocks.1.fc1.weight", "poolformer": "stages.1.blocks.1.fc1.weight",
+         "fastvit": "stages.1.blocks.1.mlp.fc1.weight", "efficientvit": "stages.2.1.context.qkv.weight"}
+
+
+def timm_twin(name, seed=0):
+    """timm's random-init model with every constant tensor randomised (layer scales start at
+    1e-5 / 1e-6, BatchNorm is the identity), and the refmodels model with its weights."""
+    torch.manual_seed(seed)
+    theirs = timm.create_model(name, pretrained=False).eval()
+    changed = randomize_constants_(theirs, seed=seed)
+    return refmodels.from_timm(theirs), theirs, len(changed)
+
+
 @pytest.mark.parametrize("name", PARITY)
 def test_logits_equal_timm_with_same_weights(name):
+    family = name.split("_")[0]
+    ours, theirs, changed = timm_twin(name)
+    assert not ours.training and type(ours).__module__ == f"refmodels.vision.{family}" and changed > 0
+    x = torch.randn(1, 3, PAPER_SHAPES[name][0], PAPER_SHAPES[name][0])
+    report = check_parity(ours, theirs, x, atol=ATOL[family], scramble=SCRAMBLE.get(family, True), randomized=changed)
+    assert report.scrambled_abs > 100 * report.atol
+
+
+@pytest.mark.parametrize("name", ["convnext_tiny", "poolformer_s12", "fastvit_t8", "efficientvit_b0"])
+def test_parity_check_fails_when_one_inner_weight_is_scrambled(name):
+    family = name.split("_")[0]
+    ours, theirs, _ = timm_twin(name)
+    assert scramble_one_(ours, INNER[family]) == INNER[family]
+    x = torch.randn(1, 3, PAPER_SHAPES[name][0], PAPER_SHAPES[name][0])
+    with pytest.raises(AssertionError, match="differ by"):
+        check_parity(ours, theirs, x, atol=ATOL[family], scramble=False)
+
+
+@pytest.mark.parametrize("name", ["convnext_tiny", "poolformer_s12", "fastvit_t8"])
+def test_timm_init_hides_the_residual_branches(name):
+    """Why the constants are randomised: at timm's init the layer scales (1e-6 / 1e-5) make a
+    scrambled branch weight move the logits by less than the tolerance."""
     torch.manual_seed(0)
-    theirs = perturb_(timm.create_model(name, pretrained=False)).eval()
+    theirs = timm.create_model(name, pretrained=False).eval()
     ours = refmodels.from_timm(theirs)
-    assert not ours.training and type(ours).__module__ == f"refmodels.vision.{name.split('_')[0]}"
+    scramble_one_(ours, INNER[name.split("_")[0]])
     x = torch.randn(1, 3, PAPER_SHAPES[name][0], PAPER_SHAPES[name][0])
     with torch.no_grad():
-        torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=1e-4)
+        assert (ours(x) - theirs(x)).abs().max().item() < 1e-4
 
 
 @pytest.mark.parametrize("name", ["fastvit_t8", "fastvit_sa12"])
 def test_fastvit_reparameterization_keeps_outputs_and_drops_parameters(name):
-    torch.manual_seed(0)
-    theirs = perturb_(timm.create_model(name, pretrained=False)).eval()
-    ours = refmodels.from_timm(theirs)
+    ours, theirs, _ = timm_twin(name)
     fused = ours.fused_copy()
     x = torch.randn(1, 3, 256, 256)
     with torch.no_grad():
@@ -117,7 +156,9 @@ def test_fastvit_reparameterization_keeps_outputs_and_drops_parameters(name):
 def test_one_repmixer_folds_into_one_depthwise_conv():
     """In eval mode (running statistics) the four branches and the skip become one 3x3 depthwise conv."""
     torch.manual_seed(0)
-    mixer = perturb_(RepMixer(8)).eval()
+    mixer = RepMixer(8)
+    randomize_constants_(mixer, seed=0)  # BN statistics and the 1e-5 layer scale become random
+    mixer.eval()
     x = torch.randn(2, 8, 16, 16)
     with torch.no_grad():
         before = mixer(x)

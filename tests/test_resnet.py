@@ -11,6 +11,7 @@ import torch
 
 import refmodels
 from refmodels.convert import load_mapped
+from refmodels.parity import check_parity, randomize_constants_, scramble_one_
 from refmodels.vision.resnet import PAPER_GMACS, BasicBlock, Bottleneck, ResNetConfig, Shortcut
 
 PRESETS = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
@@ -105,28 +106,66 @@ def test_parameter_count_equals_timm_on_meta(name):
         assert count == 25_557_032
 
 
+def timm_twin(name, seed=0, train=False, **kwargs):
+    """A random-init timm ResNet with every constant tensor randomised (timm zero-initialises
+    the last BatchNorm scale of every block, which would silence every residual branch),
+    and the refmodels model with its weights."""
+    torch.manual_seed(seed)
+    theirs = timm.create_model(name, pretrained=False, **kwargs).train(train)
+    changed = randomize_constants_(theirs, seed=seed)
+    return refmodels.from_timm(theirs), theirs, len(changed)
+
+
 @pytest.mark.parametrize("name", ["resnet18", "resnet50"])
 def test_logits_equal_timm_with_same_weights(name):
-    torch.manual_seed(0)
-    theirs = timm.create_model(name, pretrained=False).eval()
-    ours = refmodels.from_timm(theirs)
-    assert not ours.training
+    ours, theirs, changed = timm_twin(name)
+    assert not ours.training and changed > 0
+    # timm's zero-init gammas are gone: every block's last BatchNorm scale is random now
+    assert all(blk.bn3.weight.abs().min() > 0 if hasattr(blk, "bn3") else blk.bn2.weight.abs().min() > 0
+               for stage in (theirs.layer1, theirs.layer2, theirs.layer3, theirs.layer4) for blk in stage)
     x = torch.randn(2, 3, 224, 224)
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=1e-4)
+    report = check_parity(ours, theirs, x, atol=1e-4, randomized=changed)
+    assert report.scrambled_abs > 100 * report.atol
 
 
 def test_train_mode_parity_with_timm():
     """BatchNorm with batch statistics and the backward pass agree too."""
-    torch.manual_seed(0)
-    theirs = timm.create_model("resnet18", pretrained=False, num_classes=7).train()
-    ours = refmodels.from_timm(theirs)
+    ours, theirs, changed = timm_twin("resnet18", train=True, num_classes=7)
+    assert ours.training
     x = torch.randn(4, 3, 64, 64)
+    check_parity(ours, theirs, x, atol=1e-4, randomized=changed)
     out_ours, out_theirs = ours(x), theirs(x)
     torch.testing.assert_close(out_ours, out_theirs, rtol=0, atol=1e-4)
     out_ours.square().sum().backward()
     out_theirs.square().sum().backward()
     torch.testing.assert_close(ours.stem.conv.weight.grad, theirs.conv1.weight.grad, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(ours.stages[3][1].conv2.weight.grad, theirs.layer4[1].conv2.weight.grad,
+                               rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet50"])
+def test_parity_check_fails_when_one_inner_weight_is_scrambled(name):
+    """The comparison can fail: one scrambled conv inside a residual branch breaks it."""
+    ours, theirs, _ = timm_twin(name)
+    scrambled = scramble_one_(ours, "stages.1.1.conv2.weight")
+    assert scrambled == "stages.1.1.conv2.weight"
+    with pytest.raises(AssertionError, match="differ by"):
+        check_parity(ours, theirs, torch.randn(1, 3, 224, 224), atol=1e-4, scramble=False)
+
+
+def test_timm_init_alone_cannot_see_the_residual_branches():
+    """Why the constants are randomised: at timm's own init (zero last-BN gammas) scrambling
+    every conv of a residual branch leaves the logits unchanged."""
+    torch.manual_seed(0)
+    theirs = timm.create_model("resnet50", pretrained=False).eval()
+    ours = refmodels.from_timm(theirs)
+    for stage in ours.stages:
+        for blk in stage:
+            for conv in (blk.conv1, blk.conv2, blk.conv3):
+                torch.nn.init.normal_(conv.weight)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert (ours(x) - theirs(x)).abs().max().item() == 0.0
 
 
 def test_from_timm_refuses_variants_it_does_not_build():

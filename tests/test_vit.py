@@ -11,6 +11,7 @@ import torch
 from timm.layers import resample_abs_pos_embed
 
 import refmodels
+from refmodels.parity import check_parity, randomize_constants_, scramble_one_
 from refmodels.vision.vit import ViTConfig, resample_pos_embed
 
 # Table 1 (ViT-S is DeiT's): (width D, layers, heads, MLP size), and timm's parameter counts
@@ -80,13 +81,28 @@ def test_parameter_count_equals_timm_on_meta(name):
 
 
 def test_vit_b16_logits_equal_timm_with_same_weights():
+    """Every constant tensor of timm's model (LayerNorm scales and shifts, zero biases) is
+    randomised before the copy, so no norm or bias mapping can hide behind a 1 or a 0."""
     torch.manual_seed(0)
     theirs = timm.create_model("vit_base_patch16_224", pretrained=False).eval()
+    changed = len(randomize_constants_(theirs, seed=0))
     ours = refmodels.from_timm(theirs)
-    assert not ours.training
+    assert not ours.training and changed > 0
     x = torch.randn(1, 3, 224, 224)
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=1e-4)
+    report = check_parity(ours, theirs, x, atol=1e-4, randomized=changed)
+    assert report.scrambled_abs > 100 * report.atol
+
+
+def test_parity_check_fails_when_one_inner_weight_is_scrambled():
+    torch.manual_seed(0)
+    theirs = timm.create_model("vit_small_patch16_224", pretrained=False, depth=4, img_size=64).eval()
+    randomize_constants_(theirs, seed=0)
+    ours = refmodels.from_timm(theirs)
+    x = torch.randn(2, 3, 64, 64)
+    check_parity(ours, theirs, x, atol=1e-5)  # equal before
+    scramble_one_(ours, "blocks.2.attn.qkv.weight")
+    with pytest.raises(AssertionError, match="differ by"):
+        check_parity(ours, theirs, x, atol=1e-5, scramble=False)
 
 
 def test_other_resolution_equals_timm_dynamic_img_size():
@@ -94,6 +110,7 @@ def test_other_resolution_equals_timm_dynamic_img_size():
     torch.manual_seed(0)
     kwargs = dict(img_size=32, patch_size=8, embed_dim=64, depth=2, num_heads=4, num_classes=10)
     theirs = timm.models.vision_transformer.VisionTransformer(dynamic_img_size=True, **kwargs).eval()
+    randomize_constants_(theirs, seed=0)
     ours = refmodels.from_timm(theirs)
     assert ours.cfg.img_size == 32
     x = torch.randn(2, 3, 48, 40)
@@ -114,6 +131,7 @@ def test_resample_pos_embed_equals_timm(grid):
 def test_train_mode_backward_matches_timm():
     torch.manual_seed(0)
     theirs = timm.create_model("vit_small_patch16_224", pretrained=False, depth=2, num_classes=5, img_size=64)
+    randomize_constants_(theirs, seed=0)
     ours = refmodels.from_timm(theirs.train())
     x = torch.randn(2, 3, 64, 64)
     ours(x).square().sum().backward()
