@@ -3,6 +3,8 @@ values and gradients on a dense grid with the awkward points (0, tiny, +-1e4), i
 float32 and float64; step and SwiGLU against their natural torch compositions; the
 shapes and the experiments the activations page shows."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -144,7 +146,11 @@ def test_sigmoid_gradient_vanishes_with_depth_relu_does_not():
         F.cross_entropy(net(x[:256]), y[:256]).backward()
         g = [layer.weight.grad.pow(2).mean().sqrt() for layer in [*net.layers, net.head]]
         ratio[activation] = (g[0] / g[-1]).item()
-    assert ratio["sigmoid"] < 1e-3 < ratio["relu"]
+    # measured over torch seeds 0-2, portable and AVX2 kernels (see the activations page):
+    # sigmoid 3.5e-6..4.2e-6, ReLU 0.29..0.55
+    assert math.log10(ratio["relu"] / ratio["sigmoid"]) > 2, f"ReLU {ratio['relu']:.1e} vs sigmoid {ratio['sigmoid']:.1e}"
+    assert abs(math.log10(ratio["sigmoid"] / 0.25**10)) < 2, f"sigmoid {ratio['sigmoid']:.1e}, claim: the order of 4^-10"
+    assert 0.1 < ratio["relu"] < 10, f"ReLU first/last {ratio['relu']:.2f}, claim: of order one"
 
 
 def test_dead_relu_units_are_frozen_leaky_ones_are_not():
@@ -157,9 +163,11 @@ def test_dead_relu_units_are_frozen_leaky_ones_are_not():
         init = dead_units(net, x_train)[0].float().mean().item()
         fit_classifier(net, x_train, y_train, epochs=1, lr=0.5)
         dead = dead_units(net, x_train)[0]
-        assert dead.shape == (128,) and dead.float().mean().item() > 5 * init
+        assert dead.shape == (128,)
+        # measured over seeds 0-2 and both kernels: 7x..27x the dead units at initialisation
+        assert dead.float().mean().item() > 3 * init, f"dead {dead.float().mean():.2f} after the large step, {init:.2f} at init"
         before = net.layers[0].weight.detach().clone()
         fit_classifier(net, x_train, y_train, epochs=1, lr=0.05, seed=1)
         moved = (net.layers[0].weight.detach() - before).abs().amax(dim=1)
         frozen[activation] = (moved[dead] == 0).float().mean().item()
-    assert frozen == {"relu": 1.0, "leaky_relu": 0.0}
+    assert frozen == {"relu": 1.0, "leaky_relu": 0.0}, f"share of dead units whose weights never moved: {frozen}"

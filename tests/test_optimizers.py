@@ -44,19 +44,35 @@ def train(problem, optimizer, **hp):
     x, y, base, batches = problem
     net = copy.deepcopy(base)
     opt = optimizer(net.parameters(), **hp)
+    after_step = []
     for idx in batches:
         opt.zero_grad()
         F.cross_entropy(net(x[idx]), y[idx]).backward()
         opt.step()
-    return torch.cat([p.detach().flatten() for p in net.parameters()])
+        after_step.append(torch.cat([p.detach().flatten() for p in net.parameters()]))
+    return torch.stack(after_step)  # (100 steps, number of parameters)
 
 
 @pytest.mark.parametrize("ours, theirs, hp", CASES, ids=[f"{c[1].__name__}-{i}" for i, c in enumerate(CASES)])
 def test_100_steps_match_torch_optim(problem, ours, theirs, hp):
     a, b = train(problem, ours, **hp), train(problem, theirs, **hp)
     start = torch.cat([p.detach().flatten() for p in problem[2].parameters()])
-    assert (a - start).abs().max() > 1e-2, "the parameters must actually move"
-    torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    assert (a[-1] - start).abs().max() > 1e-2, "the parameters must actually move"
+    torch.testing.assert_close(a, b, rtol=0, atol=1e-6)  # every parameter after every step
+
+
+@pytest.mark.parametrize("ours, theirs, right, wrong", [
+    (O.Adam, torch.optim.Adam, dict(lr=1e-3), dict(lr=1e-3, betas=(0.9, 0.99))),
+    (O.Adam, torch.optim.Adam, dict(lr=1e-3), dict(lr=1e-3, betas=(0.8, 0.999))),
+    (O.SGD, torch.optim.SGD, dict(lr=0.1, momentum=0.9), dict(lr=0.1, momentum=0.85)),
+    (O.RMSprop, torch.optim.RMSprop, dict(lr=1e-3), dict(lr=1e-3, alpha=0.95)),
+])
+def test_the_comparison_catches_a_wrong_update(problem, ours, theirs, right, wrong):
+    """The parity check above can fail: one wrong hyperparameter in ours moves the weights far outside 1e-6."""
+    a, b = train(problem, ours, **wrong), train(problem, theirs, **right)
+    with pytest.raises(AssertionError):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
+    assert (a - b).abs().max() > 100 * 1e-6, f"a wrong setting moved the weights by only {(a - b).abs().max():.1e}"
 
 
 def test_state_shapes_follow_parameters():
