@@ -75,6 +75,9 @@ sphinx_gallery_conf = {
     "reset_modules_order": "both",
     "abort_on_example_error": True,
     "capture_repr": ("_repr_html_", "__repr__"),
+    # both cores: scripts run in two worker processes, one torch thread each
+    # (OMP_NUM_THREADS=1 above is inherited by the workers)
+    "parallel": 2,
 }
 
 # -- Bibliography: one for the whole site, one .bib file per part ------------------
@@ -118,23 +121,76 @@ def _drop_cdn_scripts(app, docname, source):
         source[0] = re.sub(r"  \.\. raw:: html\n.*?(?=  \.\. list-table::)", "", source[0], flags=re.S)
 
 
+_BUILD_START = {}
+
+
+def _start_clock(app):
+    import time
+
+    _BUILD_START["wall"] = time.time()
+
+
 def _write_exec_report(app, exc):
-    """Write _build/exec-report.json: each page's and gallery script's last run time."""
-    if exc is not None:
-        return
+    """Write _build/exec-report.json: each page's and gallery script's wall and CPU time
+    (of the run that produced its outputs), the totals, this build's wall time, and the
+    ceilings of _ext/budget.py; print the summary and any entry over its ceiling."""
+    import time
+
+    import budget
     from myst_nb.sphinx_ import NbMetadataCollector
 
+    if exc is not None:
+        return
+    deps = Path(app.config.nb_execution_cache_path) / "deps"
     pages = {}
     for docname in sorted(app.env.found_docs):
         data = NbMetadataCollector.get_exec_data(app.env, docname)
         if data:
-            pages[docname] = {k: data.get(k) for k in ("runtime", "method", "succeeded", "mtime")}
+            entry = {k: data.get(k) for k in ("runtime", "method", "succeeded", "mtime")}
+            record = deps / f"{docname}.json"
+            if record.is_file():
+                entry["cpu_seconds"] = json.loads(record.read_text()).get("cpu_seconds")
+            entry["ceiling"] = budget.page_ceiling(docname)
+            pages[docname] = entry
     scripts = {}
     gallery_out = HERE / "gallery"
-    for cost in sorted(gallery_out.rglob("*.cost.json")):
-        scripts[str(cost.relative_to(gallery_out)).removesuffix(".cost.json") + ".py"] = json.loads(cost.read_text())
-    report = {"pages": pages, "gallery": scripts}
+    for timing in sorted(gallery_out.rglob("*.py.time.json")):
+        name = str(timing.relative_to(gallery_out)).removesuffix(".time.json")
+        scripts[name] = {**json.loads(timing.read_text()), "ceiling": budget.script_ceiling(name)}
+    page_wall = sum(p["runtime"] or 0 for p in pages.values())
+    script_wall = sum(s["wall_seconds"] for s in scripts.values())
+    report = {
+        "pages": pages,
+        "gallery": scripts,
+        "totals": {
+            "page_wall_seconds": round(page_wall, 1),
+            "page_cpu_seconds": round(sum(p.get("cpu_seconds") or 0 for p in pages.values()), 1),
+            "gallery_wall_seconds": round(script_wall, 1),
+            "gallery_cpu_seconds": round(sum(s["cpu_seconds"] for s in scripts.values()), 1),
+            "executed_this_build": sorted(d for d, p in pages.items() if p["method"] != "cache" or
+                                          (p["mtime"] or 0) >= _BUILD_START.get("wall", 0)),
+            "build_wall_seconds": round(time.time() - _BUILD_START.get("wall", time.time()), 1),
+        },
+        "budget": {
+            "page": budget.PAGE,
+            "page_real_weights": budget.PAGE_REAL_WEIGHTS,
+            "script": budget.SCRIPT,
+            "training_script": budget.TRAINING_SCRIPT,
+            "all_training_scripts": budget.ALL_TRAINING_SCRIPTS,
+            "book_cold_build": budget.BOOK_COLD_BUILD,
+        },
+        "over_budget": budget.violations({"pages": pages, "gallery": scripts}),
+    }
     (Path(app.doctreedir).parent / "exec-report.json").write_text(json.dumps(report, indent=1))
+    t = report["totals"]
+    print(
+        f"[budget] this build {t['build_wall_seconds']:.0f} s wall; execution recorded: pages "
+        f"{t['page_wall_seconds']:.0f} s wall / {t['page_cpu_seconds']:.0f} s CPU, gallery "
+        f"{t['gallery_wall_seconds']:.0f} s wall / {t['gallery_cpu_seconds']:.0f} s CPU; "
+        f"book budget {budget.BOOK_COLD_BUILD:.0f} s cold wall"
+    )
+    for line in report["over_budget"]:
+        print(f"[budget] OVER: {line}")
 
 
 _REMOTE_ASSET = re.compile(r"<(?:script|link|img|iframe)\b[^>]*?(?:src|href)=[\"'](?:https?:)?//", re.I)
@@ -155,5 +211,6 @@ def _check_no_remote_assets(app, exc):
 
 def setup(app):
     app.connect("source-read", _drop_cdn_scripts)
+    app.connect("config-inited", lambda app, config: _start_clock(app))
     app.connect("build-finished", _write_exec_report)
     app.connect("build-finished", _check_no_remote_assets)

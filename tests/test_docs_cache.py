@@ -35,6 +35,7 @@ sphinx_gallery_conf = {{
     "reset_modules_order": "both",
     "abort_on_example_error": True,
     "download_all_examples": False,
+    "parallel": 2,  # as the site: scripts run in worker processes
 }}
 """
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,8 @@ logger = logging.getLogger(__name__)
 
 # The recorder, shared by pages (run in the kernel) and gallery scripts (run here).
 RECORDER = '''
-def _nbdeps_record(path, packages):
-    import hashlib, importlib.metadata, json, pathlib, site, sys
+def _nbdeps_record(path, packages, extra=None):
+    import hashlib, importlib.metadata, json, pathlib, resource, site, sys
     # only distributions installed in the environment itself: copies vendored inside
     # other packages (setuptools/_vendor) are visible to a kernel but not to Sphinx,
     # and would make the page look stale on every build
@@ -64,7 +65,11 @@ def _nbdeps_record(path, packages):
             if pathlib.Path(found.locate_file("")).resolve() in installed:
                 versions[dist] = found.version
     pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-    pathlib.Path(path).write_text(json.dumps({"files": files, "versions": versions}, indent=1, sort_keys=True))
+    # CPU seconds this process spent (for a page: its whole kernel; the build report)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    record = {"files": files, "versions": versions, "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2)}
+    record.update(extra or {})
+    pathlib.Path(path).write_text(json.dumps(record, indent=1, sort_keys=True))
 '''
 exec(RECORDER)  # defines _nbdeps_record here too, for the gallery hook
 
@@ -191,27 +196,55 @@ _current_packages: list[str] = ["refmodels"]
 _current_outputs: list[tuple[Path, Path]] = []
 
 
+_script_start: dict[str, tuple[float, float]] = {}
+
+
+def _outputs_from(gallery_conf: dict) -> list[tuple[Path, Path]]:
+    """(examples dir, output dir) pairs from sphinx-gallery's own config: the hook also
+    runs in the parallel gallery's worker processes, which never saw builder-inited."""
+    if _current_outputs:
+        return _current_outputs
+    src = Path(gallery_conf.get("src_dir", "."))
+    return [
+        ((src / e).resolve(), (src / g).resolve())
+        for e, g in zip(gallery_conf.get("examples_dirs", []), gallery_conf.get("gallery_dirs", []))
+    ]
+
+
 def gallery_reset(gallery_conf: dict, fname: str | None, when: str) -> None:
     """sphinx-gallery reset_modules hook (named by string in conf.py).
 
-    before: unload the tracked packages, so the script imports what it uses afresh.
-    after: record what it imported beside its .md5. Script names are unique across
-    the gallery (a test checks it), so ``fname`` identifies the script.
+    before: unload the tracked packages, so the script imports what it uses afresh,
+    and start the clocks.
+    after: record what it imported, and its wall and CPU seconds, beside its .md5.
+    Script names are unique across the gallery (a test checks it), so ``fname``
+    identifies the script.
     """
+    import time
+
     if fname is None:
         return
-    packages = _current_packages
+    # in a parallel gallery worker (a fresh process) the packages come from the environment
+    env_packages = os.environ.get("NBDEPS_PACKAGES")
+    packages = env_packages.split(",") if env_packages else _current_packages
     if when == "before":
         for name in [n for n in sys.modules if n.split(".")[0] in packages]:
             del sys.modules[name]
+        _script_start[fname] = (time.perf_counter(), time.process_time())
         return
-    for examples, output in _current_outputs:
+    wall0, cpu0 = _script_start.pop(fname, (time.perf_counter(), time.process_time()))
+    timing = {"wall_seconds": round(time.perf_counter() - wall0, 2), "cpu_seconds": round(time.process_time() - cpu0, 2)}
+    for examples, output in _outputs_from(gallery_conf):
         for script in examples.rglob(Path(fname).name):
-            _nbdeps_record(f"{output / script.relative_to(examples)}.deps.json", packages)  # noqa: F821
+            target = output / script.relative_to(examples)
+            _nbdeps_record(f"{target}.deps.json", packages)  # noqa: F821
+            Path(f"{target}.time.json").write_text(json.dumps(timing))
 
 
 def _remember_gallery(app: Sphinx) -> None:
     _current_packages[:] = list(app.config.nbdeps_packages)
+    # inherited by sphinx-gallery's worker processes, started after this hook
+    os.environ["NBDEPS_PACKAGES"] = ",".join(app.config.nbdeps_packages)
     _current_outputs[:] = _gallery_pairs(app)
 
 
