@@ -1,5 +1,10 @@
 """Every gallery script runs on its own, the way a reader runs a downloaded copy:
-copied out of the repository into an empty folder and run with the installed package."""
+copied out of the repository into an empty folder and run with the installed package.
+
+Trainings are not repeated: scripts get trained models through ``refmodels.cache``,
+and the runs here share the build's artifact directory (``docs/_build/artifacts``,
+filled by `make html`, which CI runs first), so a script that trains in the build
+loads the same artifact here. The script's own code still runs top to bottom."""
 
 import os
 import shutil
@@ -18,6 +23,7 @@ def test_script_runs_standalone(script, tmp_path):
     copy = tmp_path / script.name
     shutil.copy(script, copy)
     env = {**os.environ, "MPLBACKEND": "agg", "OMP_NUM_THREADS": "1"}
+    env.setdefault("REFMODELS_ARTIFACTS", str(REPO / "docs" / "_build" / "artifacts"))
     result = subprocess.run(
         [sys.executable, str(copy)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
     )
