@@ -124,7 +124,8 @@ def test_logits_equal_timm_with_same_weights(name):
     assert all(blk.bn3.weight.abs().min() > 0 if hasattr(blk, "bn3") else blk.bn2.weight.abs().min() > 0
                for stage in (theirs.layer1, theirs.layer2, theirs.layer3, theirs.layer4) for blk in stage)
     x = torch.randn(2, 3, 224, 224)
-    report = check_parity(ours, theirs, x, atol=1e-4, randomized=changed)
+    # the weight scrambled for the can-fail proof sits inside a residual branch
+    report = check_parity(ours, theirs, x, atol=1e-4, scramble="stages.2.1.conv2.weight", randomized=changed)
     assert report.scrambled_abs > 100 * report.atol
 
 

@@ -10,8 +10,7 @@ reads; the last two show attention maps and attention rollout.
 The weights are random (timm's initialisation): without internet there are no
 pretrained ViT weights to load. The attention pictures therefore show the
 *mechanics* (what a map is, how rollout multiplies the layers' maps through the
-residual stream) and how uniform attention is before training, not learned
-attention. Set ``PRETRAINED = True`` on a machine with internet to load timm's
+residual stream) on an untrained model, not learned attention. Set ``PRETRAINED = True`` on a machine with internet to load timm's
 ImageNet weights through :func:`refmodels.from_timm` and see learned maps.
 """
 
@@ -118,9 +117,10 @@ plt.show()
 # Where the [CLS] token looks
 # ---------------------------
 # Each head's attention row for [CLS] (its 196 weights over the patches), in block 1
-# and block 12, laid back on the 14x14 grid. With random weights the maps are close
-# to uniform: the titles give each map's entropy against the uniform distribution's
-# log(197). A trained model concentrates these weights on the object.
+# and block 12, laid back on the 14x14 grid. These are random-init weights (timm's
+# initialisation, no training), so the maps say nothing about what a trained model
+# attends to. The titles give each map's entropy beside log(197), the entropy of
+# attention spread evenly over all 197 tokens.
 with torch.no_grad():
     h = model.embed(x)
     maps = []
@@ -148,8 +148,8 @@ plt.show()
 # Rollout (Abnar and Zuidema, 2020) follows information through the residual stream:
 # at each block average the heads, add the identity for the skip connection,
 # renormalise the rows, and multiply the matrices from the first block up. The row of
-# [CLS] in the product says how much each patch contributed to it. Look at how the
-# product flattens towards uniform with depth when the weights are random.
+# [CLS] in the product says how much each patch contributed to it. The titles give the
+# ratio of the largest to the smallest weight after each block (random-init weights).
 with torch.no_grad():
     rollout = torch.eye(maps[0].shape[-1])
     rolled = []

@@ -35,7 +35,11 @@ from torch import Tensor
 from refmodels.checks import check_image, check_positive
 from refmodels.registry import register_model
 
-__all__ = ["ConvNormAct", "DSConv", "EfficientViT", "EfficientViTBlock", "EfficientViTConfig", "LiteMLA", "MBConv"]
+__all__ = ["PAPER", "ConvNormAct", "DSConv", "EfficientViT", "EfficientViTBlock", "EfficientViTConfig", "LiteMLA", "MBConv"]
+
+# The ImageNet results of Cai et al. (2023) at 224x224: (parameters in millions, MACs in G).
+# EfficientViT-B0 is not in that table.
+PAPER = {"efficientvit_b1": (9.1, 0.52)}
 
 
 @dataclass(frozen=True)

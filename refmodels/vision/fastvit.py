@@ -37,7 +37,12 @@ from torch import Tensor
 from refmodels.checks import check_image, check_positive
 from refmodels.registry import register_model
 
-__all__ = ["AttentionBlock", "ConvBN", "FastViT", "FastViTConfig", "RepConv", "RepMixer", "RepMixerBlock"]
+__all__ = ["PAPER", "AttentionBlock", "ConvBN", "FastViT", "FastViTConfig", "RepConv", "RepMixer", "RepMixerBlock"]
+
+# The paper's ImageNet table (Vasu et al., 2023), at 256x256: (parameters in millions, "FLOPs" in G).
+# Its GFLOPs agree with our multiply-add counts; its parameter counts are below ours and
+# timm's, branched or folded, and the paper does not say what they leave out.
+PAPER = {"fastvit_t8": (3.6, 0.7), "fastvit_sa12": (10.9, 1.9)}
 
 
 @dataclass(frozen=True)
