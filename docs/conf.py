@@ -38,6 +38,8 @@ extensions = [
     "sphinxcontrib.bibtex",
     "nbdeps",
     "ipckernels",  # page kernels on Unix sockets: no TCP port race between parallel pages
+    "downloads",  # each page as an executed .ipynb and a .py script
+    "sphinx_copybutton",
 ]
 
 exclude_patterns = [
@@ -66,7 +68,7 @@ sphinx_gallery_conf = {
     "gallery_dirs": ["gallery"],
     "filename_pattern": r"plot_",
     "within_subsection_order": "FileNameSortKey",
-    "download_all_examples": False,
+    "download_all_examples": True,
     "remove_config_comments": True,
     "show_memory": False,
     "backreferences_dir": "_build/gen_modules/backreferences",
@@ -97,6 +99,24 @@ html_theme_options = {
     "navigation_with_keys": False,
 }
 html_last_updated_fmt = None
+
+# -- Where the source lives ----------------------------------------------------------
+# Set once here, or per build with DOCS_REPOSITORY_URL (forks, hosted builds), to turn
+# on the repository, "edit this page", "open issue" and Binder launch buttons. Unset,
+# the site shows none of them: no page may point to a host that does not exist.
+repository_url = os.environ.get("DOCS_REPOSITORY_URL", "").rstrip("/")
+repository_branch = os.environ.get("DOCS_REPOSITORY_BRANCH", "main")
+if repository_url:
+    html_theme_options.update(
+        repository_url=repository_url,
+        repository_branch=repository_branch,
+        path_to_docs="docs",
+        use_repository_button=True,
+        use_edit_page_button=True,
+        use_issues_button=True,
+        # Binder opens the MyST pages as notebooks (jupytext); Colab cannot open .md
+        launch_buttons={"binderhub_url": "https://mybinder.org", "notebook_interface": "jupyterlab"},
+    )
 
 # MathJax from the site itself, so formulas render for a reader who is offline:
 # the files ship in the sphinx-mathjax-offline wheel (MathJax 3, Apache-2.0).
@@ -202,6 +222,7 @@ def _check_no_remote_assets(app, exc):
     if exc is not None or app.builder.format != "html":
         return
     offenders = []
+    # the copy button's and the theme's own scripts are local; only remote URLs count
     for page in Path(app.outdir).rglob("*.html"):
         for match in _REMOTE_ASSET.finditer(page.read_text(encoding="utf-8", errors="replace")):
             offenders.append(f"{page.relative_to(app.outdir)}: {match.group(0)[:80]}")
