@@ -39,6 +39,7 @@ extensions = [
     "nbdeps",
     "ipckernels",  # page kernels on Unix sockets: no TCP port race between parallel pages
     "downloads",  # each page as an executed .ipynb and a .py script
+    "readingtimes",  # the landing page's reading times, counted from the pages
     "sphinx_copybutton",
 ]
 
@@ -68,6 +69,8 @@ sphinx_gallery_conf = {
     "gallery_dirs": ["gallery"],
     "filename_pattern": r"plot_",
     "within_subsection_order": "FileNameSortKey",
+    # gallery sections in the book's order (new parts add their folder here)
+    "subsection_order": ["../gallery/foundations", "../gallery/attention", "../gallery/vision", "../gallery/rl"],
     "download_all_examples": True,
     "remove_config_comments": True,
     "show_memory": False,
@@ -99,6 +102,8 @@ html_theme_options = {
     "navigation_with_keys": False,
 }
 html_last_updated_fmt = None
+# one search box: the header's search button, not a second field in the sidebar
+html_sidebars = {"**": ["navbar-logo.html", "icon-links.html", "sbt-sidebar-nav.html"]}
 
 # -- Where the source lives ----------------------------------------------------------
 # Set once here, or per build with DOCS_REPOSITORY_URL (forks, hosted builds), to turn
