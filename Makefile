@@ -16,7 +16,7 @@ STAMP := $(VENV)/.refmodels-installed
 SPHINXOPTS ?= -W --keep-going -T -j 2
 BUILDDIR ?= docs/_build
 
-.PHONY: html test bench bench-rl clean install lock repro
+.PHONY: html test bench bench-report bench-rl clean install lock repro
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,9 @@ repro: $(STAMP)
 		echo "== ATEN_CPU_CAPABILITY=$$cap: passed in $$(( $$(date +%s) - start )) s"; \
 	done
 	rm -rf docs/gallery docs/sg_execution_times.rst
+
+bench-report: $(STAMP)
+	$(BIN)/python benchmarks/bench.py --report
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

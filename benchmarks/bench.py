@@ -125,13 +125,32 @@ def run_builds() -> None:
     print(f"| after editing refmodels/vision/resnet.py | {edited:.1f} |")
     print(f"| after undoing the edit | {restore:.1f} |")
     print(f"\nre-executed after the edit: {', '.join(rerun_pages) or 'nothing'}\n")
-    print("## Page execution (cold build)\n")
-    print("| page | seconds |\n|---|---|")
+    print_budget(report)
+
+
+def print_budget(report: dict) -> None:
+    """Every page and gallery script against its ceiling (docs/_ext/budget.py), with
+    the running total against the book's cold-build budget."""
+    sys.path.insert(0, str(DOCS / "_ext"))
+    import budget
+
+    print("## Budget (cold build)\n")
+    print("| page | wall s | CPU s | ceiling s | running total s |\n|---|---|---|---|---|")
+    total = 0.0
     for doc, v in sorted(report["pages"].items()):
-        print(f"| {doc} | {v['runtime']:.1f} |")
-    print("\n| gallery script | seconds |\n|---|---|")
+        total += v["runtime"] or 0
+        print(f"| {doc} | {v['runtime'] or 0:.1f} | {v.get('cpu_seconds') or 0:.1f} | {budget.page_ceiling(doc):.0f} | {total:.0f} |")
+    print("\n| gallery script | wall s | CPU s | ceiling s | running total s |\n|---|---|---|---|---|")
     for script, v in sorted(report["gallery"].items()):
-        print(f"| {script} | {v['time']:.1f} |")
+        total += v["wall_seconds"]
+        print(f"| {script} | {v['wall_seconds']:.1f} | {v['cpu_seconds']:.1f} | {budget.script_ceiling(script):.0f} | {total:.0f} |")
+    t = report.get("totals", {})
+    print(
+        f"\nexecution total {total:.0f} s (pages and scripts, one after another); this build "
+        f"{t.get('build_wall_seconds', 0):.0f} s wall on 2 cores; book budget {budget.BOOK_COLD_BUILD:.0f} s cold wall"
+    )
+    over = budget.violations(report)
+    print("over budget: " + ("; ".join(over) if over else "nothing"))
 
 
 def forward_rows(threads: int, repeats: int) -> None:
@@ -160,10 +179,14 @@ def forward_rows(threads: int, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--skip-build", action="store_true", help="only the forward-time rows")
+    parser.add_argument("--report", action="store_true", help="only the budget table of the last build")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if args.report:
+        print_budget(exec_report())
+        return
     if not args.skip_build:
         run_builds()
     forward_rows(args.threads, args.repeats)
