@@ -216,6 +216,38 @@ def _write_exec_report(app, exc):
     )
     for line in report["over_budget"]:
         print(f"[budget] OVER: {line}")
+    _fill_budget_page(Path(app.outdir) / "build-stats.html", report)
+
+
+def _fill_budget_page(page, report):
+    """Write the budget table into the built build-stats page, between its markers."""
+    import html
+
+    if not page.is_file():
+        return
+    rows, total = [], 0.0
+    for kind, entries, wall_key in (("page", report["pages"], "runtime"), ("gallery", report["gallery"], "wall_seconds")):
+        for name, entry in sorted(entries.items()):
+            wall = entry.get(wall_key) or 0.0
+            total += wall
+            over = ' style="color:#b00"' if wall > entry["ceiling"] else ""
+            rows.append(
+                f"<tr{over}><td>{kind}</td><td>{html.escape(name)}</td><td>{wall:.1f}</td>"
+                f"<td>{entry.get('cpu_seconds') or 0:.1f}</td><td>{entry['ceiling']:.0f}</td><td>{total:.0f}</td></tr>"
+            )
+    t = report["totals"]
+    table = (
+        "<table class='table'><thead><tr><th>kind</th><th>name</th><th>wall s</th><th>CPU s</th>"
+        "<th>ceiling s</th><th>running total s</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        f"<p>Execution total {total:.0f} s of wall time one after another; the last build took "
+        f"{t['build_wall_seconds']:.0f} s on 2 cores against a cold-build budget of "
+        f"{report['budget']['book_cold_build']:.0f} s. Over budget: "
+        f"{html.escape('; '.join(report['over_budget'])) or 'nothing'}.</p>"
+    )
+    text = page.read_text(encoding="utf-8")
+    text = re.sub(r"<!-- mw-budget-start -->.*?<!-- mw-budget-end -->",
+                  lambda m: f"<!-- mw-budget-start -->{table}<!-- mw-budget-end -->", text, flags=re.S)
+    page.write_text(text, encoding="utf-8")
 
 
 _REMOTE_ASSET = re.compile(r"<(?:script|link|img|iframe)\b[^>]*?(?:src|href)=[\"'](?:https?:)?//", re.I)
