@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 
-def _lr(_: float) -> float:
+def _lr(_progress_remaining) -> float:
     return 1e-3  # SB3 policies want a schedule to build their optimiser; never used here
 
 
