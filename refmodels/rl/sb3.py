@@ -213,14 +213,16 @@ def sac_policy(actor: SquashedGaussianActor, q1: Critic, q2: Critic, q1_t: Criti
 
 
 def sac_pieces(policy, obs, rewards, terminated, next_obs, seed: int, ent_coef: float, gamma: float,
-               log_prob_shift: float = 0.0, epsilon: float = 1e-6):
+               log_prob_shift: float = 0.0, epsilon: float = 1e-6, float64: bool = False):
     """``SAC.train``'s soft target and actor loss with SB3's networks and distribution.
 
     The Gaussian noise is drawn from ``torch.Generator().manual_seed(seed)``, first for
     s' then for s, as our ``train_sac`` draws it; ``log_prob_shift`` is added to SB3's
     log-probabilities (``-sum log scale`` puts them in torque units, 0 leaves them as SB3
     runs them). ``epsilon`` is the distribution's constant inside log(1 - tanh^2 u + epsilon)
-    (SB3's default 1e-6; 0 gives the exact density). Returns (log pi(a'|s'), target y,
+    (SB3's default 1e-6; 0 gives the exact density). ``float64`` runs SB3's distribution in
+    double precision: float32 log(1 - tanh^2 u) loses its digits where tanh u is near +-1,
+    so in float32 the comparison would measure SB3's round-off rather than ours. Returns (log pi(a'|s'), target y,
     log pi(a|s), actor loss).
     """
     gen = torch.Generator().manual_seed(seed)
@@ -229,6 +231,8 @@ def sac_pieces(policy, obs, rewards, terminated, next_obs, seed: int, ent_coef: 
 
     def action_log_prob(o, e):  # Actor.action_log_prob, with the noise given instead of drawn
         mean_actions, log_std, _ = policy.actor.get_action_dist_params(o)
+        if float64:
+            mean_actions, log_std, e = mean_actions.double(), log_std.double(), e.double()
         dist = policy.actor.action_dist.proba_distribution(mean_actions, log_std)
         gaussian_actions = mean_actions + log_std.exp() * e
         actions = torch.tanh(gaussian_actions)
@@ -239,12 +243,12 @@ def sac_pieces(policy, obs, rewards, terminated, next_obs, seed: int, ent_coef: 
     with torch.no_grad():
         # stable_baselines3/sac/sac.py, SAC.train:
         next_actions, next_log_prob = action_log_prob(next_obs, eps_next)
-        next_q_values = torch.cat(policy.critic_target(next_obs, next_actions), dim=1)
+        next_q_values = torch.cat(policy.critic_target(next_obs, next_actions.float()), dim=1)
         next_q_values, _ = torch.min(next_q_values, dim=1, keepdim=True)
         next_q_values = next_q_values - ent_coef * next_log_prob.reshape(-1, 1)
         target_q_values = rewards + (1 - dones) * gamma * next_q_values
         actions_pi, log_prob = action_log_prob(obs, eps)
-        q_values_pi = torch.cat(policy.critic(obs, actions_pi), dim=1)
+        q_values_pi = torch.cat(policy.critic(obs, actions_pi.float()), dim=1)
         min_qf_pi, _ = torch.min(q_values_pi, dim=1, keepdim=True)
         actor_loss = (ent_coef * log_prob - min_qf_pi).mean()
     policy.actor.action_dist.epsilon = default_epsilon
