@@ -3,7 +3,8 @@
 Paper: https://arxiv.org/abs/2201.03545 (the "modernizing" roadmap in Figure 2,
 ConvNeXt-T/S/B/L in Section 3).
 Checked against: ``timm.models.convnext.ConvNeXt`` (``convnext_tiny`` ... ``convnext_large``):
-same parameter counts on the meta device, same logits with the same weights
+same parameter counts on the meta device, same logits with the same weights and randomised
+constants
 (``tests/test_modern_backbones.py``, converter in ``refmodels/convert/timm_convnext.py``).
 
 Shapes (batch-first, one glossary for the project):

@@ -4,7 +4,8 @@ Paper: https://arxiv.org/abs/2205.14756 (the EfficientViT module in Figure 2, th
 backbones in Section 3.3).
 Checked against: ``timm.models.efficientvit_mit.EfficientVit`` (``efficientvit_b0`` ...
 ``efficientvit_b3``): same parameter counts on the meta device, same logits with the same
-weights (``tests/test_modern_backbones.py``, converter in ``refmodels/convert/timm_efficientvit.py``).
+weights and randomised constants (``tests/test_modern_backbones.py``, converter in
+``refmodels/convert/timm_efficientvit.py``).
 
 The idea: softmax attention costs O(N^2) in the number of tokens N, which is ruinous at
 the resolutions segmentation needs. Replace the softmax similarity exp(q.k) by

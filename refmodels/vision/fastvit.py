@@ -3,7 +3,7 @@
 Paper: https://arxiv.org/abs/2303.14189 (RepMixer in Section 3.2.1, the variants in Table 2).
 Checked against: ``timm.models.fastvit.FastVit`` (``fastvit_t8``, ``fastvit_t12``,
 ``fastvit_s12``, ``fastvit_sa12`` ...): same parameter counts on the meta device, same
-logits with the same weights, before and after reparameterization
+logits with the same weights and randomised constants, before and after reparameterization
 (``tests/test_modern_backbones.py``, converter in ``refmodels/convert/timm_fastvit.py``).
 
 The idea: train a network with several parallel *linear* branches (a kxk conv with

@@ -3,7 +3,8 @@
 Paper: https://arxiv.org/abs/2111.11418 (the MetaFormer block in Figure 1, PoolFormer-S12 ...
 M48 in Table 1).
 Checked against: ``timm.models.metaformer.MetaFormer`` (``poolformer_s12`` ... ``poolformer_m48``):
-same parameter counts on the meta device, same logits with the same weights
+same parameter counts on the meta device, same logits with the same weights and randomised
+constants
 (``tests/test_modern_backbones.py``, converter in ``refmodels/convert/timm_poolformer.py``).
 
 The paper's claim: a transformer block's strength comes from its *shape*, the

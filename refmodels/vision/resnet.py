@@ -2,7 +2,8 @@
 
 Paper: https://arxiv.org/abs/1512.03385 (architectures in Table 1, shortcuts "option B").
 Checked against: ``timm.models.resnet.ResNet`` (``resnet18`` ... ``resnet152``): same
-parameter counts on the meta device, same logits with the same weights
+parameter counts on the meta device, same logits with the same weights and randomised
+constants
 (``tests/test_resnet.py``, converter in ``refmodels/convert/timm_resnet.py``).
 
 Shapes (batch-first, one glossary for the project):

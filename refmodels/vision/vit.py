@@ -4,9 +4,9 @@ Paper: https://arxiv.org/abs/2010.11929 (model variants in Table 1, the encoder 
 equations 1-4 of section 3.1).
 Checked against: ``timm.models.vision_transformer.VisionTransformer``
 (``vit_small_patch16_224``, ``vit_base_patch16_224``, ``vit_large_patch16_224``):
-same parameter counts on the meta device, same logits with the same weights, also at
-another resolution with the position embeddings resampled (``tests/test_vit.py``,
-converter in ``refmodels/convert/timm_vit.py``).
+same parameter counts on the meta device, same logits with the same weights and randomised
+constants, also at another resolution with the position embeddings resampled
+(``tests/test_vit.py``, converter in ``refmodels/convert/timm_vit.py``).
 
 Shapes (batch-first, one glossary for the project):
     B batch, C channels, H W image size, P patch side, N tokens, D width,
@@ -43,7 +43,9 @@ from refmodels.registry import register_model
 
 __all__ = ["PAPER_PARAMS_M", "Attention", "Block", "Mlp", "PatchEmbed", "ViT", "ViTConfig", "resample_pos_embed"]
 
-# Table 1 of the paper, "Params" column, in millions (ViT-S is not in the paper).
+# Table 1 of the paper, "Params" column, in millions (ViT-S is not in the paper). The
+# paper gives one figure per model size; ViT-L/16 as built here (and by timm) has 304.3M,
+# and the ViT page computes which variants could give 307M.
 PAPER_PARAMS_M = {"vit_base_patch16_224": 86, "vit_large_patch16_224": 307}
 
 
