@@ -36,7 +36,8 @@ def test_trains_on_digits():
     torch.manual_seed(0)
     acc = fit_and_score(refmodels.create_model("lenet5", act="relu", pool="max"), x, y, pool_idx[:300], test_idx,
                         steps=60)
-    assert acc > 0.8
+    # measured over torch seeds 0-2, portable and AVX2 kernels: 0.900..0.920
+    assert acc > 0.8, f"LeNet-5 held-out accuracy {acc:.3f} after 60 steps, claim: above 0.8"
 
 
 def test_bad_input_and_config():

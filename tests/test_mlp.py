@@ -136,7 +136,7 @@ def test_training_beats_linear_on_held_out_digits(digits):
         fit_classifier(net, x_train, y_train, epochs=10)
         with torch.no_grad():
             acc[hidden] = (net(x_test).argmax(1) == y_test).float().mean().item()
-    # measured over torch seeds 0-2, portable and AVX2 kernels: MLP 0.964..0.976, linear 0.947..0.956
+    # measured over torch seeds 0-2, portable and AVX2 kernels: MLP 0.967..0.973, linear 0.953..0.956
     assert acc[(128,)] > 0.94, f"MLP held-out accuracy {acc[(128,)]:.3f}, claim: above 0.94"
     assert acc[(128,)] > acc[()], f"MLP {acc[(128,)]:.3f} vs linear {acc[()]:.3f}, claim: the MLP is better"
 
