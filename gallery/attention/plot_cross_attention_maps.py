@@ -18,14 +18,11 @@ each output letter looked at.
 import matplotlib.pyplot as plt
 import torch
 
-import refmodels
-from refmodels.nlp.text import CharVocab, doc_words, reversal_accuracy, reversal_batch, split_held_out, train_reversal
+from refmodels.nlp.text import reversal_accuracy, reversal_batch, trained_reversal_model
 
-torch.manual_seed(0)
-vocab = CharVocab()
-train_words, test_words = split_held_out(doc_words(), 0.2)
-model = refmodels.create_model("transformer_tiny", vocab_size=len(vocab), dim=64, heads=4, ffn_dim=128)
-losses = train_reversal(model, vocab, train_words, steps=300)
+# the page's run: trained once, then loaded from the artifact cache (refmodels.cache)
+run = trained_reversal_model(steps=300, seed=0, held_out=0.2, width=64, heads=4, ffn_dim=128)
+model, vocab, test_words = run.model, run.vocab, run.test_words
 accuracy, preds = reversal_accuracy(model, vocab, test_words)
 print(f"held-out words reversed exactly: {accuracy:.1%} of {len(test_words)}")
 for w, p in list(zip(test_words, preds))[:5]:

@@ -9,11 +9,16 @@ topic, part of the standard library), so nothing is downloaded.
 * ``doc_words(...)``: the distinct words of all help pages, and ``CharVocab`` with
   ``reversal_batch``: the word-reversal task the Transformer page trains on
   ("attention" -> "noitnetta"), which a reader checks by eye.
+* ``trained_reversal_model(...)``: the Transformer page's small encoder-decoder trained
+  on that task once (through ``refmodels.cache``); the page and the cross-attention
+  gallery script load the same run instead of training twice.
 """
 
 import random
 import re
 import string
+import time
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -29,6 +34,7 @@ __all__ = [
     "sentence",
     "split_held_out",
     "train_reversal",
+    "trained_reversal_model",
     "words",
 ]
 
@@ -161,3 +167,45 @@ def reversal_accuracy(model: nn.Module, vocab: CharVocab, test_words: list[str])
     out = model.generate(src, vocab.bos_id, vocab.eos_id, max_new_tokens=src.shape[1] + 1)
     preds = [vocab.decode(row[1:].tolist()) for row in out]
     return sum(p == w[::-1] for p, w in zip(preds, test_words)) / len(test_words), preds
+
+
+class ReversalRun(NamedTuple):
+    """A trained reversal model with its data split and training record."""
+
+    model: nn.Module
+    losses: list[float]
+    train_seconds: float
+    vocab: "CharVocab"
+    train_words: list[str]
+    test_words: list[str]
+
+
+def trained_reversal_model(steps: int = 300, seed: int = 0, held_out: float = 0.2, width: int = 64,
+                           heads: int = 4, ffn_dim: int = 128) -> ReversalRun:
+    """The ``transformer_tiny`` encoder-decoder trained to reverse words (``train_reversal``),
+    produced once per change of this code or of the settings and then loaded from the
+    artifact cache (``refmodels.cache``). ``seed`` seeds both the initial weights and the
+    batches; ``held_out`` words never reach training. Returns the model in eval mode."""
+    from refmodels import create_model
+    from refmodels.cache import cached
+    from refmodels.nlp import attention, positional, transformer
+
+    vocab = CharVocab()
+    train_words, test_words = split_held_out(doc_words(), held_out)
+
+    def build() -> nn.Module:
+        return create_model("transformer_tiny", vocab_size=len(vocab), dim=width, heads=heads, ffn_dim=ffn_dim)
+
+    def produce() -> dict:
+        torch.manual_seed(seed)
+        model = build()
+        start = time.perf_counter()
+        losses = train_reversal(model, vocab, train_words, steps=steps, seed=seed)
+        return {"state": model.state_dict(), "losses": losses, "train_seconds": time.perf_counter() - start}
+
+    settings = {"steps": steps, "seed": seed, "held_out": held_out, "width": width, "heads": heads, "ffn_dim": ffn_dim}
+    run = cached("transformer-reversal", produce, settings=settings, code=[transformer, attention, positional])
+    model = build()
+    model.load_state_dict(run["state"])
+    model.eval()
+    return ReversalRun(model, run["losses"], run["train_seconds"], vocab, train_words, test_words)
