@@ -5,6 +5,7 @@ import torch
 import torchvision
 
 import refmodels
+from refmodels.parity import check_parity, randomize_constants_, scramble_one_
 from refmodels.vision.alexnet import AlexNetConfig
 
 # torchvision's widths; the paper's are 96, 256, 384, 384, 256
@@ -52,14 +53,60 @@ def test_parameter_counts():
     assert sum(p.numel() for p in paper.parameters()) == 60_965_224
 
 
-def test_logits_equal_torchvision_with_same_weights():
-    torch.manual_seed(0)
+def _twins(seed=0):
+    """torchvision's AlexNet with every constant tensor randomised, and ours converted from it."""
+    torch.manual_seed(seed)
     theirs = torchvision.models.alexnet().eval()
-    ours = refmodels.from_torchvision(theirs)
+    randomize_constants_(theirs, seed=seed)
+    return refmodels.from_torchvision(theirs), theirs
+
+
+def test_logits_equal_torchvision_with_same_weights():
+    ours, theirs = _twins()
     assert not ours.training
     x = torch.randn(2, 3, 224, 224)
-    with torch.no_grad():
-        torch.testing.assert_close(ours(x), theirs(x), rtol=0, atol=1e-4)
+    # random AlexNet logits are ~1e-2, hence the small tolerance; the harness also proves
+    # that scrambling one inner weight moves them by more than 100 x atol
+    report = check_parity(ours, theirs, x, atol=1e-6)
+    assert report.scrambled_abs > 100 * report.atol, report
+
+
+def test_parity_check_fails_when_one_inner_weight_is_scrambled():
+    ours, theirs = _twins()
+    name = scramble_one_(ours)
+    with pytest.raises(AssertionError, match="differ by"):
+        check_parity(ours, theirs, torch.randn(2, 3, 224, 224), atol=1e-6, scramble=False)
+    assert name.startswith("convs.")  # an inner convolution, not the stem or the head
+
+
+def test_transfer_features_are_cached_and_load_identically(tmp_path, monkeypatch, capsys):
+    """refmodels.cache: the page's frozen features are produced once, then loaded bit for bit."""
+    import refmodels.data
+    import refmodels.pretrained
+    from refmodels.cache import cached
+    from refmodels.pretrained import transfer_features
+
+    monkeypatch.setenv("REFMODELS_ARTIFACTS", str(tmp_path))
+    settings = dict(names=["brick", "grass"], side=32, train=dict(per_class=2, seed=0), test=dict(per_class=2, seed=1),
+                    control=dict(seed=0))
+    calls = []
+
+    def produce():
+        calls.append(1)
+        return transfer_features(**settings)
+
+    code = [refmodels.pretrained, refmodels.data]
+    first = cached("test-lite0-features", produce, settings=settings, code=code)
+    second = cached("test-lite0-features", produce, settings=settings, code=code)
+    out = capsys.readouterr().out.splitlines()
+    assert len(calls) == 1 and out[0].startswith("[artifact cache] produced") and out[1].startswith("[artifact cache] loaded")
+    assert first["x_train"].shape == (4, 1, 32, 32) and first["features"]["pretrained"]["train"].shape == (4, 1280)
+    for key in ("x_train", "y_train", "x_test", "y_test"):
+        assert torch.equal(first[key], second[key]), key
+    for net in ("pretrained", "random"):
+        for split in ("train", "test"):
+            assert torch.equal(first["features"][net][split], second["features"][net][split]), (net, split)
+    assert not torch.equal(first["features"]["pretrained"]["train"], first["features"]["random"]["train"])
 
 
 def test_from_torchvision_refuses_other_models():

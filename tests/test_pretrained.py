@@ -23,3 +23,12 @@ def test_lite0_recognises_the_photos():
     coffee = [info.index_to_description(int(i)) for i in top5[1]]
     assert any("cat" in c for c in cat[:2]), cat
     assert coffee[0] == "espresso", coffee
+
+
+def test_frozen_features_refuse_colour_images():
+    import pytest
+
+    from refmodels.pretrained import frozen_features
+
+    with pytest.raises(ValueError, match=r"grey crops \(N, 1, S, S\); got shape \(2, 3, 32, 32\)"):
+        frozen_features(torch.nn.Identity(), torch.zeros(2, 3, 32, 32))
