@@ -247,7 +247,7 @@ def test_ppo_pieces_equal_sb3_and_scrambling_fails():
     adv, ret = compute_gae(R, V, D, last, 0.98, 0.8)
     batch = Rollout(O.reshape(-1, 4), A.reshape(-1), LP.reshape(-1), V.reshape(-1), adv.reshape(-1), ret.reshape(-1))
     opt = torch.optim.Adam(agent.parameters(), lr=1e-2)
-    for _ in range(8):  # move the policy so some ratios leave the clip range
+    for _ in range(20):  # move the policy so some ratios leave the clip range
         loss = ppo_losses(agent, batch, PPOConfig())["loss"]
         opt.zero_grad()
         loss.backward()
