@@ -47,10 +47,14 @@ for name, mask in masks.items():
           f"batch axis {sorted(set(np.nonzero(mask)[0].tolist()))}, channels {sorted(set(np.nonzero(mask)[1].tolist()))}")
 
 # The sets the page describes: BN spans the batch, the others stay inside one sample.
-assert masks["BatchNorm"][:, 0, :].all() and not masks["BatchNorm"][:, 1:, :].any()
-assert masks["LayerNorm"][0].all() and not masks["LayerNorm"][1:].any()
-assert masks["InstanceNorm = GroupNorm(C groups)"].sum() == S
-assert masks["GroupNorm (2 groups)"].sum() == (C // 2) * S
+# These are exact (structural), not measured: a statistic either includes a number or not.
+bn, ln = masks["BatchNorm"], masks["LayerNorm"]
+assert bn[:, 0, :].all() and not bn[:, 1:, :].any(), f"BatchNorm set {bn.sum()} numbers; claim: channel 0 of every sample"
+assert ln[0].all() and not ln[1:].any(), f"LayerNorm set {ln.sum()} numbers; claim: all of sample 0, nothing else"
+n_in = masks["InstanceNorm = GroupNorm(C groups)"].sum()
+assert n_in == S, f"InstanceNorm set {n_in} numbers; claim: one channel of one sample ({S})"
+n_gn = masks["GroupNorm (2 groups)"].sum()
+assert n_gn == (C // 2) * S, f"GroupNorm(2) set {n_gn} numbers; claim: half the channels of one sample ({(C // 2) * S})"
 
 # %%
 # Draw the four cubes
