@@ -72,10 +72,11 @@ for n in (1, 4):
 # the two claims the ResNet page makes about this figure
 final = {name: sum(losses[-20:]) / 20 for name, (losses, _) in runs.items()}
 print("final losses (mean of the last 20 steps):", {k: round(v, 4) for k, v in final.items()})
-assert final["plain-34"] > final["plain-10"], \
-    f"plain-34 {final['plain-34']:.3f} vs plain-10 {final['plain-10']:.3f}, claim: the deeper plain net trains worse"
-assert final["ResNet-34"] < final["plain-34"] / 2, \
-    f"ResNet-34 {final['ResNet-34']:.3f} vs plain-34 {final['plain-34']:.3f}, claim: shortcuts at least halve the loss"
+# margins measured over 3 seeds x 2 CPU kernels: plain-34 / plain-10 13x..49x, plain-34 / ResNet-34 6.6x..12x
+assert final["plain-34"] > 3 * final["plain-10"], \
+    f"plain-34 {final['plain-34']:.3f} vs plain-10 {final['plain-10']:.3f}, claim: the deeper plain net trains worse (3x)"
+assert final["ResNet-34"] < final["plain-34"] / 3, \
+    f"ResNet-34 {final['ResNet-34']:.3f} vs plain-34 {final['plain-34']:.3f}, claim: shortcuts cut the loss 3x or more"
 
 # %%
 # Training curves
