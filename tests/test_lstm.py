@@ -7,6 +7,8 @@ claims of the page: shapes of every gate, the vanishing gradient of the plain RN
 and what the chrono initialisation changes.
 """
 
+import math
+
 import pytest
 import torch
 
@@ -22,6 +24,7 @@ from refmodels.foundations.lstm import (
     gradient_through_time,
     lstm_param_count,
 )
+from refmodels.parity import check_parity, randomize_constants_, scramble_one_
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
@@ -37,6 +40,7 @@ def _input(batch_first, B=3, T=7, I=5):
 def test_lstm_parity_with_torch(num_layers, batch_first, with_state):
     torch.manual_seed(0)
     theirs = torch.nn.LSTM(5, 6, num_layers=num_layers, batch_first=batch_first)
+    randomize_constants_(theirs, seed=0)  # torch draws every LSTM tensor at random: nothing constant to hide behind
     ours = from_torch_lstm(theirs)
     assert ours.batch_first == batch_first and ours.num_layers == num_layers
     x = _input(batch_first)
@@ -48,6 +52,8 @@ def test_lstm_parity_with_torch(num_layers, batch_first, with_state):
     torch.testing.assert_close(out_o, out_t, **TOL)
     torch.testing.assert_close(h_o, h_t, **TOL)
     torch.testing.assert_close(c_o, c_t, **TOL)
+    report = check_parity(ours, theirs, x, state, atol=1e-5)  # and scrambling one inner weight breaks it
+    assert report.scrambled_abs > 100 * report.atol, report
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])
@@ -55,6 +61,7 @@ def test_lstm_parity_with_torch(num_layers, batch_first, with_state):
 def test_rnn_parity_with_torch(num_layers, batch_first):
     torch.manual_seed(0)
     theirs = torch.nn.RNN(5, 6, num_layers=num_layers, batch_first=batch_first)
+    randomize_constants_(theirs, seed=0)
     ours = from_torch_rnn(theirs)
     x = _input(batch_first)
     h0 = torch.randn(num_layers, 3, 6)
@@ -63,6 +70,20 @@ def test_rnn_parity_with_torch(num_layers, batch_first):
         out_o, h_o = ours(x, state)
         torch.testing.assert_close(out_o, out_t, **TOL)
         torch.testing.assert_close(h_o, h_t, **TOL)
+        check_parity(ours, theirs, x, state, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "rnn"])
+def test_parity_check_fails_when_one_inner_weight_is_scrambled(kind):
+    torch.manual_seed(0)
+    theirs = (torch.nn.LSTM if kind == "lstm" else torch.nn.RNN)(5, 6, num_layers=2, batch_first=True)
+    ours = (from_torch_lstm if kind == "lstm" else from_torch_rnn)(theirs)
+    x = torch.randn(3, 7, 5)
+    check_parity(ours, theirs, x, atol=1e-5, scramble=False)  # passes before
+    name = scramble_one_(ours)
+    with pytest.raises(AssertionError, match="differ by"):
+        check_parity(ours, theirs, x, atol=1e-5, scramble=False)
+    assert name.startswith("layers.")
 
 
 def test_lstm_gradient_parity():
@@ -175,8 +196,13 @@ def test_plain_rnn_gradient_vanishes_and_chrono_lstm_keeps_it():
     for label, overrides in [("rnn", dict(cell="rnn")), ("lstm", dict()), ("chrono", dict(chrono=51))]:
         torch.manual_seed(0)
         norms[label] = gradient_through_time(refmodels.create_model("lstm_digits", **overrides).encoder, x).flip(0)
-    assert norms["rnn"][50] < 1e-6 * norms["rnn"][1]
-    assert norms["chrono"][50] > 1e6 * norms["rnn"][50] and norms["chrono"][50] > 1e6 * norms["lstm"][50]
+    # orders of magnitude, with the margins measured for the page (seeds 0-2, two CPU kernels):
+    # the RNN loses 11.6-13.7 orders over the delay; chrono beats torch's init by 8.4-9.0 and the RNN by 9.5-11.3
+    lost = math.log10(norms["rnn"][1] / norms["rnn"][50])
+    vs_lstm = math.log10(norms["chrono"][50] / norms["lstm"][50])
+    vs_rnn = math.log10(norms["chrono"][50] / norms["rnn"][50])
+    assert lost > 8, f"plain RNN loses 10^{lost:.1f} over 50 steps; claim: over 10^8"
+    assert vs_lstm > 6 and vs_rnn > 6, f"chrono / torch init 10^{vs_lstm:.1f}, chrono / RNN 10^{vs_rnn:.1f}; claim: over 10^6"
 
 
 def test_chrono_init_sets_gate_biases():
@@ -200,4 +226,6 @@ def test_no_delay_is_easy_for_every_model():
         model = refmodels.create_model("lstm_digits", **overrides)
         train_classifier(model, x_train, y_train, epochs=4)
         with torch.no_grad():
-            assert (model(x_test).argmax(1) == y_test).float().mean() > 0.9, overrides
+            acc = (model(x_test).argmax(1) == y_test).float().mean().item()
+        # measured 0.938-0.951 over seeds 0-2 and two CPU kernels
+        assert acc > 0.85, f"{overrides}: held-out accuracy {acc:.3f} without delay; claim: all learn (above 0.85)"
