@@ -1,6 +1,8 @@
 """Normalization layers against torch.nn (forward, backward, running statistics),
 their bad-input errors, and the claims the normalization page makes."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -14,21 +16,23 @@ from refmodels.foundations.normalization import (
     RMSNorm,
     make_norm,
 )
+from refmodels.parity import check_parity, randomize_constants_, scramble_one_
 
 TOL = dict(rtol=1e-5, atol=1e-5)
 
 
-def _randomize(module):
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn_like(p))
-
-
 def _run_pair(ours, theirs, batches):
-    """Copy torch's weights into ours, train on each batch, compare everything."""
-    _randomize(theirs)
+    """Randomise torch's constants (gamma, beta, running mean and variance), copy them into
+    ours, compare in evaluation mode with the harness (which also proves that scrambling
+    gamma breaks the comparison), then train on each batch and compare everything."""
+    changed = randomize_constants_(theirs, seed=0)
+    assert "weight" in changed or not any(n == "weight" for n, _ in theirs.named_parameters())
     ours.load_state_dict(theirs.state_dict())
+    ours.eval()
+    theirs.eval()
+    check_parity(ours, theirs, batches[0], atol=1e-5, scramble="weight")
+    ours.train()
+    theirs.train()
     for x in batches:
         xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
         ya, yb = ours(xa), theirs(xb)
@@ -81,6 +85,48 @@ def test_rmsnorm_equals_torch(normalized_shape, shape, eps):
     _run_pair(RMSNorm(normalized_shape, eps=eps), torch.nn.RMSNorm(normalized_shape, eps=eps), batches)
 
 
+@pytest.mark.parametrize(
+    "ours, theirs, shape",
+    [
+        (BatchNorm(5), torch.nn.BatchNorm2d(5), (3, 5, 4, 6)),
+        (LayerNorm(8), torch.nn.LayerNorm(8), (2, 3, 8)),
+        (GroupNorm(2, 8), torch.nn.GroupNorm(2, 8), (3, 8, 5, 6)),
+        (RMSNorm(8), torch.nn.RMSNorm(8), (2, 3, 8)),
+    ],
+    ids=["batchnorm", "layernorm", "groupnorm", "rmsnorm"],
+)
+def test_parity_check_fails_when_gamma_is_scrambled(ours, theirs, shape):
+    torch.manual_seed(7)
+    x = torch.randn(shape) * 2 + 1
+    randomize_constants_(theirs, seed=0)
+    ours.load_state_dict(theirs.state_dict())
+    ours.eval()
+    theirs.eval()
+    check_parity(ours, theirs, x, atol=1e-5, scramble=False)  # passes before
+    scramble_one_(ours, "weight")
+    with pytest.raises(AssertionError, match="differ by"):
+        check_parity(ours, theirs, x, atol=1e-5, scramble=False)
+
+
+def test_batchnorm_eval_uses_the_randomised_running_statistics():
+    """A BatchNorm that ignored running_mean / running_var in eval mode would pass a comparison
+    at torch's initial values (0 and 1); with randomised statistics it cannot."""
+    torch.manual_seed(8)
+    theirs = torch.nn.BatchNorm2d(5)
+    assert set(randomize_constants_(theirs, seed=0)) == {"weight", "bias", "running_mean", "running_var"}
+    ours = BatchNorm(5)
+    ours.load_state_dict(theirs.state_dict())
+    ours.eval()
+    theirs.eval()
+    x = torch.randn(3, 5, 4, 6)
+    check_parity(ours, theirs, x, atol=1e-5, scramble=False)
+    with torch.no_grad():
+        ours.running_var.fill_(1.0)
+        ours.running_mean.zero_()
+    with pytest.raises(AssertionError, match="differ by"):
+        check_parity(ours, theirs, x, atol=1e-5, scramble=False)
+
+
 def test_batchnorm_running_statistics_follow_the_documented_update():
     torch.manual_seed(5)
     x = torch.randn(4, 3, 6, 6) * 2 + 1
@@ -112,7 +158,8 @@ def test_only_batchnorm_mixes_the_samples_of_a_batch():
     a, b = torch.randn(4, 8, 5, 5), torch.randn(4, 8, 5, 5)
     b[0] = a[0]
     bn = BatchNorm(8)
-    assert (bn(a)[0] - bn(b)[0]).abs().max() > 0.01
+    moved = (bn(a)[0] - bn(b)[0]).abs().max().item()
+    assert moved > 0.01, f"BatchNorm output of the shared sample moved {moved:.3g}; claim: it moves"
     for layer in (GroupNorm(2, 8), LayerNorm((8, 5, 5)), RMSNorm((8, 5, 5))):
         assert torch.equal(layer(a)[0], layer(b)[0])
 
@@ -166,8 +213,10 @@ def test_deep_plain_net_shrinks_the_signal_and_normalization_restores_it():
     with torch.no_grad():
         h_plain, h_norm = plain.body(x), normed.body(x)
     # the plain net's output barely depends on the digit; with LayerNorm it still does
-    assert h_plain.std(dim=0).mean() < 1e-3 * x.std(dim=0).mean()
-    assert h_norm.std(dim=0).mean() > 0.1 * x.std(dim=0).mean()
+    lost = math.log10(x.std(dim=0).mean() / h_plain.std(dim=0).mean())
+    kept = (h_norm.std(dim=0).mean() / x.std(dim=0).mean()).item()
+    assert lost > 2, f"plain net: spread across digits falls 10^{lost:.1f}; claim: over 10^2"
+    assert kept > 0.1, f"LayerNorm net keeps {kept:.3f} of the input's spread; claim: over 0.1"
 
 
 def test_prenorm_stream_grows_and_keeps_the_shortcut_untouched():
@@ -180,7 +229,7 @@ def test_prenorm_stream_grows_and_keeps_the_shortcut_untouched():
     F.cross_entropy(stack(x), torch.randint(0, 4, (32,))).backward()
     for h in hooks:
         h.remove()
-    assert sizes[-1] > sizes[0]
+    assert sizes[-1] > sizes[0], f"pre-norm stream RMS {sizes[0]:.3f} -> {sizes[-1]:.3f}; claim: grows"
     post = ResidualStack(16, 16, 6, 4, "post")
     with torch.no_grad():
         out = post.blocks[0](torch.randn(32, 16) * 5)
