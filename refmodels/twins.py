@@ -152,6 +152,7 @@ def _torch_lstm_call(theirs: nn.Module) -> Callable:
     return lambda x: theirs(x)
 
 
+#: The table: one row per production twin, read by the model index, ``refmodels compare`` and the tests.
 TWINS: tuple[Twin, ...] = (
     # timm's 7x7 stem is always 64 wide (stem_width only sizes its deep stems)
     Twin("resnet_tiny", "resnet", "timm", "timm.models.resnet.ResNet(Bottleneck, layers=(1, 1, 1, 1), channels=(8, 16, 32, 64))",
@@ -219,12 +220,15 @@ def production_twin(name: str) -> str | None:
     row = twin_for(name)
     if row is None:
         return None
-    if row.name == name:
-        return "; ".join(t.twin for t in TWINS if t.name == name)
     if row.library == "timm":
         import timm
 
-        return f'timm.create_model("{name}")' if timm.is_model(name) else None
+        if timm.is_model(name):
+            return f'timm.create_model("{name}")'
+    if row.name == name:
+        return "; ".join(t.twin for t in TWINS if t.name == name)
+    if row.library == "timm":
+        return None
     if row.library == "torch":
         return "; ".join(t.twin.split("(")[0] for t in TWINS if t.family == row.family)
     return None
