@@ -10,7 +10,9 @@ networks warp time?" (2018), the chrono initialisation of the gate biases.
 Checked against: ``torch.nn.LSTM`` and ``torch.nn.RNN`` (tanh): same parameter count,
 and the same outputs, final hidden and cell states and gradients with the same
 weights, for 1 and 2 layers, batch-first or not, with or without an initial state
-(``tests/test_lstm.py``; the weights are copied by ``refmodels.convert.torch_lstm``).
+(``tests/test_lstm.py`` through ``refmodels.parity``, which also shows that scrambling
+one inner weight breaks the comparison; the weights are copied by
+``refmodels.convert.torch_lstm``).
 
 Shapes (batch-first inside the cells, one glossary for the project):
     B batch, T time steps, I input features per step, H hidden width, L layers,

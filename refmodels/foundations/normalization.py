@@ -7,8 +7,9 @@ Root Mean Square Layer Normalization (Zhang & Sennrich, 2019, https://arxiv.org/
 pre- and post-norm residual blocks (Xiong et al., 2020, https://arxiv.org/abs/2002.04745).
 Checked against: ``torch.nn.BatchNorm1d`` / ``BatchNorm2d`` (training and evaluation,
 running statistics), ``torch.nn.LayerNorm``, ``torch.nn.GroupNorm``, ``torch.nn.RMSNorm``:
-same outputs, same input and parameter gradients, same buffers
-(``tests/test_normalization.py``). The state dicts use torch's names, so
+same outputs, same input and parameter gradients, same buffers, with gamma, beta
+and the running statistics randomised first (``refmodels.parity``;
+``tests/test_normalization.py``). The state dicts use torch's names, so
 ``ours.load_state_dict(theirs.state_dict())`` copies the weights.
 
 Shapes (batch-first, one glossary for the project):

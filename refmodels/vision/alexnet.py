@@ -2,7 +2,8 @@
 
 Paper: https://papers.nips.cc/paper/4824 (architecture in section 3 and Figure 2).
 Checked against: ``torchvision.models.AlexNet`` (``alexnet``): same parameter count on
-the meta device, same logits with the same weights (``tests/test_alexnet.py``,
+the meta device, same logits with the same weights, through ``refmodels.parity``
+(``tests/test_alexnet.py``,
 converter in ``refmodels/convert/torchvision_alexnet.py``).
 
 Shapes (batch-first, one glossary for the project):
