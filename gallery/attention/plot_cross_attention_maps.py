@@ -22,7 +22,7 @@ from refmodels.nlp.text import reversal_accuracy, reversal_batch, trained_revers
 
 # the page's run: trained once, then loaded from the artifact cache (refmodels.cache)
 run = trained_reversal_model(steps=300, seed=0, held_out=0.2, width=64, heads=4, ffn_dim=128)
-model, vocab, test_words = run.model, run.vocab, run.test_words
+model, vocab, test_words, losses = run.model, run.vocab, run.test_words, run.losses
 accuracy, preds = reversal_accuracy(model, vocab, test_words)
 print(f"held-out words reversed exactly: {accuracy:.1%} of {len(test_words)}")
 for w, p in list(zip(test_words, preds))[:5]:
