@@ -150,11 +150,11 @@ def paper_figures(name: str) -> dict[str, float]:
     out: dict[str, float] = {}
     pair = getattr(module, "PAPER", {}).get(name)
     if isinstance(pair, tuple) and len(pair) == 2:
-        out["params_m"], out["gmacs"] = pair
+        out["params_m"], out["gmacs"] = float(pair[0]), float(pair[1])
     if name in getattr(module, "PAPER_PARAMS_M", {}):
-        out["params_m"] = getattr(module, "PAPER_PARAMS_M")[name]
+        out["params_m"] = float(getattr(module, "PAPER_PARAMS_M")[name])
     if name in getattr(module, "PAPER_PARAMS", {}):
         out["params_m"] = getattr(module, "PAPER_PARAMS")[name] / 1e6
     if name in getattr(module, "PAPER_GMACS", {}):
-        out["gmacs"] = getattr(module, "PAPER_GMACS")[name]
+        out["gmacs"] = float(getattr(module, "PAPER_GMACS")[name])
     return out

@@ -282,15 +282,16 @@ def _same_architecture(row: Twin, ours: nn.Module) -> None:
         raise AssertionError(f"the converted twin is not {row.key}: config {cfg_got} != {cfg_want}")
 
 
-def run_twin(row: Twin | str, seed: int = 0, scramble_first: str | None = None) -> ParityReport:
+def run_twin(row: Twin | str, seed: int = 0, scramble_first: bool | str = False) -> ParityReport:
     """Build ``row``'s twin under ``seed``, randomise its constant tensors, convert it,
     check the result is the preset, and run :func:`refmodels.parity.check_parity`
     (outputs equal within the row's tolerance; a scrambled inner weight breaks them).
 
     ``row`` may be a :class:`Twin` or a preset name (the first of :func:`rows_for`). Returns the
     :class:`~refmodels.parity.ParityReport`; raises ``AssertionError`` when parity fails
-    and ``ValueError`` for a name without a twin. ``scramble_first`` names a weight of
-    the converted model to scramble *before* the comparison (to watch it fail).
+    and ``ValueError`` for a name without a twin. ``scramble_first`` scrambles a weight of
+    the converted model *before* the comparison, to watch it fail: a parameter name, or
+    True for the one :func:`~refmodels.parity.scramble_one_` picks (a middle one).
     """
     if isinstance(row, str):
         rows, note = rows_for(row)
@@ -302,11 +303,11 @@ def run_twin(row: Twin | str, seed: int = 0, scramble_first: str | None = None) 
     changed = randomize_constants_(theirs, seed=seed)
     ours = row.convert(theirs).eval()
     _same_architecture(row, ours)
-    if scramble_first is not None:
+    if scramble_first:
         from refmodels.parity import scramble_one_
 
         ours = copy.deepcopy(ours)
-        scramble_one_(ours, scramble_first)
+        scramble_one_(ours, scramble_first if isinstance(scramble_first, str) else None)
     call = row.call_twin(theirs) if row.call_twin else theirs
     torch.manual_seed(seed + 1)
     inputs = row.example()
