@@ -6,7 +6,7 @@ with :func:`refmodels.cache.cached`; every later call, in the same build or the 
 loads it. The key holds every setting of the run (the whole config), the torch CPU
 kernel set (``default``, ``avx2``...: a different kernel rounds differently, and an RL
 run that rounds differently is a different run), torch's version and the SHA-256 of
-the RL modules, so changing any of them trains again.
+the modules its training runs (and of this file), so changing any of them trains again.
 
 What is stored is plain data: the networks' state dicts, the learning curves, the
 counts and the time the training took when it was produced; each function rebuilds
@@ -44,7 +44,10 @@ from refmodels.rl.td3 import Actor, Critic, TD3Config, TD3Result, train_td3
 
 __all__ = ["evaluate", "ppo_cartpole", "sac_pendulum", "td3_pendulum"]
 
-RL_CODE = [refmodels.rl.common, refmodels.rl.ppo, refmodels.rl.td3, refmodels.rl.sac]
+# The code each expert's training runs (SAC reuses TD3's critic and target updates).
+PPO_CODE = [refmodels.rl.common, refmodels.rl.ppo]
+TD3_CODE = [refmodels.rl.common, refmodels.rl.td3]
+SAC_CODE = [refmodels.rl.common, refmodels.rl.td3, refmodels.rl.sac]
 # The page's curves and lists: what a result holds besides its networks.
 _CURVES = ("episode_returns", "episode_steps", "losses", "critic_losses", "actor_losses", "alphas", "entropies")
 _COUNTS = ("env_steps", "gradient_steps")
@@ -84,7 +87,7 @@ def ppo_cartpole(**overrides) -> PPOResult:
     cfg = PPOConfig(**{"env_id": "CartPole-v1", "total_steps": 100_000, "seed": 0, **overrides})
     packed = cached(
         "ppo_cartpole", lambda: _train_and_pack(train_ppo, cfg, lambda r: {"agent": r.agent}),
-        settings=_settings(cfg), code=RL_CODE,
+        settings=_settings(cfg), code=PPO_CODE,
     )
     env = gym.make(cfg.env_id)
     agent = ActorCritic(env.observation_space.shape[0], int(env.action_space.n), cfg.hidden)
@@ -103,7 +106,7 @@ def td3_pendulum(**overrides) -> TD3Result:
                        "gamma": 0.98, "seed": 0, **overrides})
     networks = lambda r: {"actor": r.actor, "q1": r.critics[0], "q2": r.critics[1]}  # noqa: E731
     packed = cached("td3_pendulum", lambda: _train_and_pack(train_td3, cfg, networks), settings=_settings(cfg),
-                    code=RL_CODE)
+                    code=TD3_CODE)
     obs_dim, action_dim, low, high = _box_env(cfg.env_id)
     actor = Actor(obs_dim, action_dim, low, high, cfg.hidden)
     q1, q2 = Critic(obs_dim, action_dim, cfg.hidden), Critic(obs_dim, action_dim, cfg.hidden)
@@ -118,7 +121,7 @@ def sac_pendulum(**overrides) -> SACResult:
                        "seed": 0, **overrides})
     networks = lambda r: {"actor": r.actor, "q1": r.critics[0], "q2": r.critics[1]}  # noqa: E731
     packed = cached("sac_pendulum", lambda: _train_and_pack(train_sac, cfg, networks), settings=_settings(cfg),
-                    code=RL_CODE)
+                    code=SAC_CODE)
     obs_dim, action_dim, low, high = _box_env(cfg.env_id)
     actor = SquashedGaussianActor(obs_dim, action_dim, low, high, cfg.hidden, cfg.log_std_min, cfg.log_std_max)
     q1, q2 = Critic(obs_dim, action_dim, cfg.hidden), Critic(obs_dim, action_dim, cfg.hidden)

@@ -264,9 +264,9 @@ def train_ppo(cfg: PPOConfig, envs: gym.vector.SyncVectorEnv | None = None) -> P
             step += E
             running += reward
             reward = torch.as_tensor(reward, dtype=torch.float32)
-            if truncated.any():
+            idx = np.flatnonzero(truncated & ~terminated)  # a pole that falls on the last step is terminal
+            if idx.size:
                 # A time limit is not a terminal state: bootstrap through the cut, r += gamma * V(s_final).
-                idx = np.flatnonzero(truncated & ~terminated)
                 final = torch.as_tensor(np.stack([info["final_obs"][i] for i in idx]))
                 with torch.no_grad():
                     reward[idx] += cfg.gamma * agent.value(final)
