@@ -330,3 +330,21 @@ def test_sac_target_equals_sb3_in_torque_units_and_scrambling_fails():
     scramble_one_(ours, "actor.log_std.weight")
     with pytest.raises(AssertionError):
         check_parity(ours, theirs, *inputs, atol=1e-4, scramble=False)
+
+
+class _FallsOnTheLastStep(gym.Wrapper):
+    """A time limit whose last step is also terminal (the pole falls exactly at the cut)."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward, terminated or truncated, truncated, info
+
+
+def test_ppo_survives_terminated_and_truncated_on_the_same_step():
+    cfg = PPOConfig(**PPO_SMOKE)
+    envs = gym.vector.SyncVectorEnv(
+        [lambda: _FallsOnTheLastStep(gym.make("CartPole-v1", max_episode_steps=10)) for _ in range(cfg.num_envs)],
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+    result = train_ppo(cfg, envs=envs)  # used to raise "need at least one array to stack"
+    assert result.episode_returns and max(result.episode_returns) <= 10
