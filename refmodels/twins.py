@@ -237,16 +237,17 @@ def production_twin(name: str) -> str | None:
 def rows_for(name: str) -> tuple[list[Twin], str | None]:
     """The rows that compare ``name`` and a note on what they compare.
 
-    The table's own rows for a small preset; for a full-size preset of a timm family
-    with a timm namesake, a row built on the spot (``timm.create_model(name)`` at timm's
-    default input size, the family row's tolerance and scrambled weight); otherwise the family's
-    rows, with a note that they check the converter, not this preset. ``([], reason)``
-    when the family has no production twin.
+    The table's own rows for a small preset (unless they change its config and timm has
+    the preset itself); for a preset of a timm family with a timm namesake, a row built on
+    the spot (``timm.create_model(name)`` at timm's default input size, the family row's
+    tolerance and scrambled weight); otherwise the family's rows, with a note that they
+    check the converter, not this preset. ``([], reason)`` when the family has no
+    production twin.
     """
     if name not in list_models():
         create_model(name)  # raises the registry's ValueError, with close matches
     own = [t for t in TWINS if t.name == name]
-    if own:
+    if own and not any(t.overrides for t in own):
         return own, None
     family = _family(name)
     rows = [t for t in TWINS if t.family == family]
@@ -261,6 +262,8 @@ def rows_for(name: str) -> tuple[list[Twin], str | None]:
             row = replace(rows[0], name=name, twin=f'timm.create_model("{name}")', build=_timm(name),
                           example=lambda: (torch.randn(1, 3, size, size),), overrides={}, small=False)
             return [row], None
+    if own:
+        return own, None
     return rows, f"{name} has no production twin of its own size; comparing its family's converter on {rows[0].key}"
 
 
