@@ -27,7 +27,8 @@ from torch import nn
 from refmodels.registry import FAMILIES, create_model
 from refmodels.tracing import trace
 
-__all__ = ["IMAGE_SIZE", "SEQUENCE_LENGTH", "Count", "count", "default_input", "family_module", "make_input", "paper_figures"]
+__all__ = ["IMAGE_SIZE", "SEQUENCE_LENGTH", "Count", "count", "default_input", "family_module", "make_input",
+           "paper_figures"]
 
 #: Side of the square image a vision model gets when neither its config (``img_size``)
 #: nor timm's default for a model of the same name says otherwise: ImageNet's 224.
@@ -62,7 +63,9 @@ def _image_size(name: str, cfg: object) -> int:
     return IMAGE_SIZE
 
 
-def make_input(model: nn.Module, shape: tuple[int, ...], device: torch.device | str | None = None) -> tuple[torch.Tensor, ...]:
+def make_input(
+    model: nn.Module, shape: tuple[int, ...], device: torch.device | str | None = None
+) -> tuple[torch.Tensor, ...]:
     """Zero input(s) of ``shape`` for ``model``: token ids (``long``) for a model with a
     vocabulary, one per required positional argument; floats otherwise."""
     if not shape or any(not isinstance(d, int) or d < 1 for d in shape):
@@ -100,7 +103,8 @@ def default_input(name: str, model: nn.Module | None = None) -> tuple[torch.Tens
     elif hasattr(cfg, "in_features"):
         shape = (1, cfg.in_features)
     else:
-        raise ValueError(f"{name}: no default input for a config without in_chans, vocab_size, input_size or in_features")
+        raise ValueError(f"{name}: no default input for a config without in_chans, vocab_size, input_size "
+                         "or in_features")
     return make_input(model, shape)
 
 

@@ -32,7 +32,8 @@ def _shape(text: str) -> tuple[int, ...]:
     try:
         shape = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 1,3,224,224; got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 1,3,224,224; got {text!r}") from None
     if any(d < 1 for d in shape):
         raise argparse.ArgumentTypeError(f"every dimension must be at least 1; got {text!r}")
     return shape
@@ -85,7 +86,8 @@ def _compare(args: argparse.Namespace) -> int:
         try:
             report = run_twin(row)
         except ImportError as err:
-            print(f"refmodels: compare needs {err.name} for {row.key}: pip install 'refmodels[compare]'", file=sys.stderr)
+            print(f"refmodels: compare needs {err.name} for {row.key}: pip install 'refmodels[compare]'",
+                  file=sys.stderr)
             return 1
         except AssertionError as err:
             print(f"{row.key} against {row.twin}: FAILED\n  {err}")

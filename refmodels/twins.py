@@ -148,49 +148,61 @@ def _torch_decoder_call(theirs: nn.Module) -> Callable:
     return lambda y, memory, mask: theirs(y, memory, tgt_mask=~mask)
 
 
-def _torch_lstm_call(theirs: nn.Module) -> Callable:
-    return lambda x: theirs(x)
-
-
-#: The table: one row per production twin, read by the model index, ``refmodels compare`` and the tests.
+#: The table: one row per production twin, read by the model index, ``refmodels compare``
+#: and the tests.
 TWINS: tuple[Twin, ...] = (
     # timm's 7x7 stem is always 64 wide (stem_width only sizes its deep stems)
-    Twin("resnet_tiny", "resnet", "timm", "timm.models.resnet.ResNet(Bottleneck, layers=(1, 1, 1, 1), channels=(8, 16, 32, 64))",
-         _timm_resnet_tiny, _from_timm, _image(64), atol=1e-5, overrides={"stem_width": 64}, converter="refmodels.from_timm"),
+    Twin("resnet_tiny", "resnet", "timm",
+         twin="timm.models.resnet.ResNet(Bottleneck, layers=(1, 1, 1, 1), channels=(8, 16, 32, 64))",
+         build=_timm_resnet_tiny, convert=_from_timm, example=_image(64),
+         overrides={"stem_width": 64}, converter="refmodels.from_timm"),
     # the family's test preset is the real ConvNeXt-T (28.6 M parameters); timm's class
     # builds any depth and width, so the build-time row compares a narrow one
-    Twin("convnext_tiny", "convnext", "timm", "timm.models.convnext.ConvNeXt(depths=(1, 1, 2, 1), dims=(16, 32, 64, 128))",
-         _timm_convnext_small_config, _from_timm, _image(32), atol=1e-5,
-         overrides={"depths": (1, 1, 2, 1), "dims": (16, 32, 64, 128), "num_classes": 10}, converter="refmodels.from_timm"),
+    Twin("convnext_tiny", "convnext", "timm",
+         twin="timm.models.convnext.ConvNeXt(depths=(1, 1, 2, 1), dims=(16, 32, 64, 128))",
+         build=_timm_convnext_small_config, convert=_from_timm, example=_image(32),
+         overrides={"depths": (1, 1, 2, 1), "dims": (16, 32, 64, 128), "num_classes": 10},
+         converter="refmodels.from_timm"),
     # head_dim sizes only the attention mixer, which a PoolFormer does not use; timm leaves it at 32
-    Twin("poolformer_tiny", "poolformer", "timm", "timm.models.metaformer.MetaFormer (poolformer_s12 settings, tiny widths)",
-         _timm_poolformer_tiny, _from_timm, _image(64), atol=1e-5, overrides={"head_dim": 32}, converter="refmodels.from_timm"),
+    Twin("poolformer_tiny", "poolformer", "timm",
+         twin="timm.models.metaformer.MetaFormer (poolformer_s12 settings, tiny widths)",
+         build=_timm_poolformer_tiny, convert=_from_timm, example=_image(64),
+         overrides={"head_dim": 32}, converter="refmodels.from_timm"),
     # timm's FastViT attention has a fixed head width of 32, so the preset is compared at head_dim=32
-    Twin("fastvit_tiny", "fastvit", "timm", 'timm.create_model("fastvit_sa12", layers=(1, 1, 1, 1), embed_dims=(8, 16, 16, 32), ...)',
-         _timm("fastvit_sa12", layers=(1, 1, 1, 1), embed_dims=(8, 16, 16, 32), mlp_ratios=(2, 2, 2, 2), num_classes=10),
-         _from_timm, _image(64), atol=1e-5, overrides={"head_dim": 32}, converter="refmodels.from_timm"),
+    Twin("fastvit_tiny", "fastvit", "timm",
+         twin='timm.create_model("fastvit_sa12", layers=(1, 1, 1, 1), embed_dims=(8, 16, 16, 32), ...)',
+         build=_timm("fastvit_sa12", layers=(1, 1, 1, 1), embed_dims=(8, 16, 16, 32), mlp_ratios=(2, 2, 2, 2),
+                     num_classes=10),
+         convert=_from_timm, example=_image(64), overrides={"head_dim": 32}, converter="refmodels.from_timm"),
     # EfficientViT's logits barely move at random init (ReLU linear attention averages over
-    # all tokens): a tighter tolerance, and the proof scrambles a linear attention's q/k/v
+    # all tokens): the can-fail proof scrambles a linear attention's q/k/v projection
     Twin("efficientvit_tiny", "efficientvit", "timm",
-         'timm.create_model("efficientvit_b0", widths=(8, 16, 32, 32, 64), depths=(1, 1, 1, 1, 1), head_widths=(64, 64))',
-         _timm("efficientvit_b0", widths=(8, 16, 32, 32, 64), depths=(1, 1, 1, 1, 1), head_widths=(64, 64), num_classes=10),
-         _from_timm, _image(64), atol=1e-5, scramble="stages.2.1.context.qkv.weight", converter="refmodels.from_timm"),
-    Twin("vit_tiny", "vit", "timm", "timm.models.vision_transformer.VisionTransformer(img_size=32, patch_size=8, embed_dim=32, depth=2)",
-         _timm_vit_tiny, _from_timm, _image(32), atol=1e-5, converter="refmodels.from_timm"),
+         twin='timm.create_model("efficientvit_b0", widths=(8, 16, 32, 32, 64), depths=(1, 1, 1, 1, 1), '
+              'head_widths=(64, 64))',
+         build=_timm("efficientvit_b0", widths=(8, 16, 32, 32, 64), depths=(1, 1, 1, 1, 1), head_widths=(64, 64),
+                     num_classes=10),
+         convert=_from_timm, example=_image(64), scramble="stages.2.1.context.qkv.weight",
+         converter="refmodels.from_timm"),
+    Twin("vit_tiny", "vit", "timm",
+         twin="timm.models.vision_transformer.VisionTransformer(img_size=32, patch_size=8, embed_dim=32, depth=2)",
+         build=_timm_vit_tiny, convert=_from_timm, example=_image(32), converter="refmodels.from_timm"),
     # torchvision builds AlexNet at one width only: the full preset, on small images
-    Twin("alexnet", "alexnet", "torchvision", "torchvision.models.alexnet()",
-         _torchvision_alexnet, _from_torchvision, _image(64), atol=1e-5, scramble="classifier.fc6.weight",
-         converter="refmodels.from_torchvision", small=False),
-    Twin("lstm_tiny", "lstm", "torch", "torch.nn.LSTM(4, 8, num_layers=2, batch_first=True)",
-         lambda: nn.LSTM(4, 8, num_layers=2, batch_first=True), _from_torch_lstm, lambda: (torch.randn(2, 6, 4),),
-         atol=1e-5, module="encoder", call_twin=_torch_lstm_call, converter="refmodels.convert.torch_lstm.from_torch_lstm"),
-    Twin("transformer_tiny", "transformer", "torch", "torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)",
-         lambda: nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True), _encoder_layer,
-         lambda: (torch.randn(2, 7, 32),), atol=1e-5, module="encoder.0",
+    Twin("alexnet", "alexnet", "torchvision", twin="torchvision.models.alexnet()",
+         build=_torchvision_alexnet, convert=_from_torchvision, example=_image(64),
+         scramble="classifier.fc6.weight", converter="refmodels.from_torchvision", small=False),
+    Twin("lstm_tiny", "lstm", "torch", twin="torch.nn.LSTM(4, 8, num_layers=2, batch_first=True)",
+         build=lambda: nn.LSTM(4, 8, num_layers=2, batch_first=True), convert=_from_torch_lstm,
+         example=lambda: (torch.randn(2, 6, 4),), module="encoder",
+         converter="refmodels.convert.torch_lstm.from_torch_lstm"),
+    Twin("transformer_tiny", "transformer", "torch",
+         twin="torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)",
+         build=lambda: nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True),
+         convert=_encoder_layer, example=lambda: (torch.randn(2, 7, 32),), module="encoder.0",
          converter="refmodels.convert.torch_nn.encoder_layer_from_torch"),
-    Twin("transformer_tiny", "transformer", "torch", "torch.nn.TransformerDecoderLayer(32, 4, 64, dropout=0.0, batch_first=True)",
-         lambda: nn.TransformerDecoderLayer(32, 4, 64, dropout=0.0, batch_first=True), _decoder_layer,
-         _decoder_inputs, atol=1e-5, module="decoder.0", call_twin=_torch_decoder_call,
+    Twin("transformer_tiny", "transformer", "torch",
+         twin="torch.nn.TransformerDecoderLayer(32, 4, 64, dropout=0.0, batch_first=True)",
+         build=lambda: nn.TransformerDecoderLayer(32, 4, 64, dropout=0.0, batch_first=True),
+         convert=_decoder_layer, example=_decoder_inputs, module="decoder.0", call_twin=_torch_decoder_call,
          converter="refmodels.convert.torch_nn.decoder_layer_from_torch"),
 )
 

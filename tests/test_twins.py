@@ -65,7 +65,8 @@ def test_lookup():
     # a small row that changes the config gives way to timm's own model of that name
     rows, note = rows_for("convnext_tiny")
     assert [r.twin for r in rows] == ['timm.create_model("convnext_tiny")'] and not rows[0].overrides
-    assert [r.key for r in rows_for("transformer_tiny")[0]] == ["transformer_tiny:encoder.0", "transformer_tiny:decoder.0"]
+    keys = [r.key for r in rows_for("transformer_tiny")[0]]
+    assert keys == ["transformer_tiny:encoder.0", "transformer_tiny:decoder.0"]
     rows, note = rows_for("lstm_digits")
     assert [r.key for r in rows] == ["lstm_tiny:encoder"] and "family's converter" in note
     assert rows_for("lenet5") == ([], rows_for("lenet5")[1]) and "no production twin" in rows_for("lenet5")[1]
