@@ -14,7 +14,8 @@ weights, for 1 and 2 layers, batch-first or not, with or without an initial stat
 one inner weight breaks the comparison; the weights are copied by
 ``refmodels.convert.torch_lstm``).
 
-Shapes (batch-first inside the cells, one glossary for the project):
+Shapes (batch-first inside the cells, one glossary for the project)::
+
     B batch, T time steps, I input features per step, H hidden width, L layers,
     K classes.
     x (B, T, I) [or (T, B, I) with batch_first=False, like torch]

@@ -16,7 +16,8 @@ Shapes: every update is elementwise; each state tensor (velocity, squared-gradie
 average...) has its parameter's shape.
 
 Conventions (torch's, chosen so the checks are exact; each is one of several in the
-literature):
+literature)::
+
     * Momentum: v <- mu v + g, p <- p - lr v, with v_1 = g_1 (no dampening). Polyak's
       form p <- p - lr g + mu (p - p_prev) is the same update; some texts write
       v <- mu v + lr g, which differs when lr changes during training.

@@ -10,7 +10,8 @@ Checked against: Hugging Face ``tokenizers`` (``models.BPE`` + ``pre_tokenizers.
 + ``trainers.BpeTrainer``), tests/test_bpe.py: on the same text and vocabulary size
 both learn the same merges in the same order and give the same ids.
 
-Glossary:
+Glossary::
+
     byte        one of the 256 values of a UTF-8 byte; the base vocabulary.
     token       a byte string in the vocabulary; its position there is its *id*.
     pre-token   a chunk of text cut by the pre-tokenizer (a word with its leading

@@ -9,6 +9,7 @@ Papers:
       offsets, with a learned scalar bias per head in place of their vectors; T5 also
       learns scalars per head but shares them among logarithmic buckets of offsets)
     * rotary: Su et al., 2021 (RoFormer), https://arxiv.org/abs/2104.09864
+
 Checked against: ``transformers.models.llama.modeling_llama`` (``LlamaRotaryEmbedding``
 and ``apply_rotary_pos_emb`` give the same rotated queries and keys), in
 ``tests/test_positional.py``.
