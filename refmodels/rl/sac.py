@@ -20,7 +20,7 @@ Implementation details:
       u, clamped to [log_std_min, log_std_max]; actions are squashed by tanh and
       scaled to the bounds, and the log-probability subtracts the log-Jacobian of the
       squash (Eq. 21), computed as 2 (log 2 - u - softplus(-2u)), which is the exact
-      log(1 - tanh(u)^2) without its round-off near |u| large.
+      log(1 - tanh(u)^2) without its round-off for large ``|u|``.
     * Reparameterization: u = mean + std * eps with eps ~ N(0, I), so the actor's loss
       is differentiated through the sampled action.
     * Twin critics with target copies (Polyak averaging), the minimum of the two in
@@ -93,7 +93,7 @@ def squashed_log_prob(
 ) -> Float[Tensor, " B"]:
     """log pi(a|s) for a = bias + scale * tanh(u), u ~ N(mean, std) (Eq. 21 of the first paper).
 
-    Change of variables: log pi(a) = log N(u) - sum_i log |da_i/du_i|, with
+    Change of variables: ``log pi(a) = log N(u) - sum_i log |da_i/du_i|``, with
     da/du = scale * (1 - tanh(u)^2).
     """
     # log N(u; mean, std) per dimension: -((u - mean) / std)^2 / 2 - log std - log sqrt(2 pi)

@@ -219,11 +219,11 @@ def sac_pieces(policy, obs, rewards, terminated, next_obs, seed: int, ent_coef: 
     The Gaussian noise is drawn from ``torch.Generator().manual_seed(seed)``, first for
     s' then for s, as our ``train_sac`` draws it; ``log_prob_shift`` is added to SB3's
     log-probabilities (``-sum log scale`` puts them in torque units, 0 leaves them as SB3
-    runs them). ``epsilon`` is the distribution's constant inside log(1 - tanh^2 u + epsilon)
+    runs them). ``epsilon`` is the distribution's constant inside ``log(1 - tanh^2 u + epsilon)``
     (SB3's default 1e-6; 0 gives the exact density). ``float64`` runs SB3's distribution in
     double precision: float32 log(1 - tanh^2 u) loses its digits where tanh u is near +-1,
-    so in float32 the comparison would measure SB3's round-off rather than ours. Returns (log pi(a'|s'), target y,
-    log pi(a|s), actor loss).
+    so in float32 the comparison would measure SB3's round-off rather than ours. Returns (``log pi(a'|s')``, target y,
+    ``log pi(a|s)``, actor loss).
     """
     gen = torch.Generator().manual_seed(seed)
     eps_next = torch.randn(len(next_obs), policy.actor.action_dist.action_dim, generator=gen)
