@@ -116,6 +116,14 @@ def timm_twin(name, seed=0, train=False, **kwargs):
     return refmodels.from_timm(theirs), theirs, len(changed)
 
 
+def scaled_atol(theirs, x, rel=1e-6):
+    """A tolerance relative to the size of the logits: with randomised constants they
+    reach ~1e3, where float32's spacing is ~1e-4, so a fixed 1e-4 would pass only on
+    bit-identical results."""
+    with torch.no_grad():
+        return rel * theirs(x).abs().max().item()
+
+
 @pytest.mark.parametrize("name", ["resnet18", "resnet50"])
 def test_logits_equal_timm_with_same_weights(name):
     ours, theirs, changed = timm_twin(name)
@@ -125,7 +133,8 @@ def test_logits_equal_timm_with_same_weights(name):
                for stage in (theirs.layer1, theirs.layer2, theirs.layer3, theirs.layer4) for blk in stage)
     x = torch.randn(2, 3, 224, 224)
     # the weight scrambled for the can-fail proof sits inside a residual branch
-    report = check_parity(ours, theirs, x, atol=1e-4, scramble="stages.2.1.conv2.weight", randomized=changed)
+    atol = scaled_atol(theirs, x)
+    report = check_parity(ours, theirs, x, atol=atol, scramble="stages.2.1.conv2.weight", randomized=changed)
     assert report.scrambled_abs > 100 * report.atol
 
 
@@ -134,9 +143,10 @@ def test_train_mode_parity_with_timm():
     ours, theirs, changed = timm_twin("resnet18", train=True, num_classes=7)
     assert ours.training
     x = torch.randn(4, 3, 64, 64)
-    check_parity(ours, theirs, x, atol=1e-4, randomized=changed)
+    atol = scaled_atol(theirs, x)
+    check_parity(ours, theirs, x, atol=atol, randomized=changed)
     out_ours, out_theirs = ours(x), theirs(x)
-    torch.testing.assert_close(out_ours, out_theirs, rtol=0, atol=1e-4)
+    torch.testing.assert_close(out_ours, out_theirs, rtol=0, atol=atol)
     out_ours.square().sum().backward()
     out_theirs.square().sum().backward()
     torch.testing.assert_close(ours.stem.conv.weight.grad, theirs.conv1.weight.grad, rtol=1e-4, atol=1e-4)

@@ -76,12 +76,17 @@ plt.show()
 # ---------------------------
 # The first block of stage 2 halves the feature map and doubles the channels, so
 # its shortcut is a projection (a strided 1x1 convolution). Each bar is one
-# convolution, its length the MACs the trace measured; the 3x3 does most of the work
-# on only a quarter of the channels, which is why the block is called a bottleneck.
+# convolution, its length the MACs the trace measured. The 3x3 is the largest single
+# convolution, yet it works on the reduced width (the output channels divided by the
+# expansion factor printed below), which is why the block is called a bottleneck; the
+# two 1x1 convolutions at full width cost nearly as much each.
 block = "stages.1.0"
 convs = [f"{block}.conv1", f"{block}.conv2", f"{block}.conv3", f"{block}.shortcut.conv"]
 rows = [tr[name] for name in convs]
-fig, ax = plt.subplots(figsize=(8, 2.8))
+for name, r in zip(convs, rows):
+    print(f"{name:24s} {r.macs / 1e6:7.1f} M MACs")
+print("expansion factor:", type(model.stages[1][0]).expansion)
+fig, ax = plt.subplots(figsize=(9, 3.4))
 labels = [
     f"{name.removeprefix(block + '.')}  {r.input_shapes[0][1:]} -> {r.output_shapes[0][1:]}"
     for name, r in zip(convs, rows)
@@ -89,6 +94,6 @@ labels = [
 ax.barh(labels, [r.macs / 1e6 for r in rows], color=["#9ecae1", "#3182bd", "#9ecae1", "#fdae6b"])
 ax.invert_yaxis()
 ax.set_xlabel("M MACs")
-ax.set_title(f"{block}: 1x1 reduce, 3x3, 1x1 expand, and the projection shortcut")
+ax.set_title(f"{block}: 1x1 reduce, 3x3, 1x1 expand,\nand the projection shortcut")
 fig.tight_layout()
 plt.show()

@@ -120,7 +120,9 @@ plt.show()
 # and block 12, laid back on the 14x14 grid. These are random-init weights (timm's
 # initialisation, no training), so the maps say nothing about what a trained model
 # attends to. The titles give each map's entropy beside log(197), the entropy of
-# attention spread evenly over all 197 tokens.
+# attention spread evenly over all 197 tokens. All maps share one colour scale, from 0
+# to twice the uniform weight (2/197): at random init every map is close to uniform,
+# and a per-map scale would blow tiny differences up into apparent structure.
 with torch.no_grad():
     h = model.embed(x)
     maps = []
@@ -136,7 +138,7 @@ for r, layer in enumerate((0, depth - 1)):
         axes[r, c].imshow(photo)
         heat = a[1:].reshape(1, 1, grid, grid)
         heat = torch.nn.functional.interpolate(heat, size=photo.shape[:2], mode="nearest")[0, 0]
-        axes[r, c].imshow(heat, cmap="inferno", alpha=0.6)
+        axes[r, c].imshow(heat, cmap="inferno", alpha=0.6, vmin=0, vmax=2 / maps[layer].shape[-1])
         axes[r, c].set_title(f"block {layer + 1}, head {head}\nentropy {entropy:.3f} / {math.log(197):.3f}", fontsize=9)
         axes[r, c].axis("off")
 fig.tight_layout()
@@ -158,11 +160,11 @@ with torch.no_grad():
         a = a / a.sum(-1, keepdim=True)
         rollout = a @ rollout
         rolled.append(rollout[0, 1:].reshape(grid, grid))
-fig, axes = plt.subplots(1, 4, figsize=(11, 3))
+fig, axes = plt.subplots(1, 4, figsize=(11, 3.4))
 for ax, layer in zip(axes, (0, 3, 7, depth - 1)):
     ax.imshow(rolled[layer], cmap="inferno")
     spread = (rolled[layer].max() / rolled[layer].min()).item()
-    ax.set_title(f"after block {layer + 1}\nmax/min weight {spread:.2f}", fontsize=9)
+    ax.set_title(f"after block {layer + 1}\nmax/min {spread:.2f}", fontsize=9)
     ax.axis("off")
 fig.tight_layout()
 plt.show()

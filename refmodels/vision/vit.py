@@ -81,7 +81,8 @@ def resample_pos_embed(pos_embed: Float[Tensor, "1 N D"], grid: tuple[int, int])
     """The position embeddings of a square g x g grid (plus [CLS]) resampled to ``grid``.
 
     The [CLS] entry is kept; the g*g patch entries are laid back on their 2D grid and
-    interpolated bicubically, as in section 3.2 of the paper.
+    interpolated bicubically, as timm does (the paper says "2D interpolation"; its
+    released code interpolates linearly).
 
     >>> resample_pos_embed(torch.zeros(1, 1 + 14 * 14, 8), (24, 24)).shape
     torch.Size([1, 577, 8])
