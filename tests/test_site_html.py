@@ -50,7 +50,7 @@ def test_page_downloads_hold_its_code(doc):
     missing = [c[:60] for c in code_cells(source) if c.strip() and _norm(c) not in text]
     assert not missing, f"{doc}.py lacks code cells: {missing}"
     html = (HTML / f"{doc}.html").read_text()
-    assert f"_sources/{doc.split('/')[-1]}.ipynb" in html and f"{doc.split('/')[-1]}.py" in html, "download menu"
+    assert f"_sources/{doc}.ipynb" in html and f"_sources/{doc}.py" in html, f"{doc}: no .ipynb/.py in the download menu"
 
 
 @needs_build
