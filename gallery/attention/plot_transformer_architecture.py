@@ -29,7 +29,8 @@ rows = {"enc": [("source embedding", src_call)] + [(f"encoder {i}", tr[f"encoder
         "dec": [("target embedding (shared)", tgt_call)] + [(f"decoder {i}", tr[f"decoder.{i}"]) for i in range(n)]
         + [("output linear (shared)", tr["head"])]}
 for name, r in rows["enc"] + rows["dec"]:
-    print(f"{name:20s} {str(r.output_shapes[0]):16s} {r.params:>12,}")
+    params = "+0 (shared)" if "(shared)" in name else f"{r.params:,}"
+    print(f"{name.replace(' (shared)', ''):18s} {str(r.output_shapes[0]):16s} {params:>12s}")
 
 # %%
 # Draw the two stacks
@@ -37,21 +38,24 @@ for name, r in rows["enc"] + rows["dec"]:
 # Look at the arrows from the top of the encoder into every decoder layer: that is
 # cross-attention, the only bridge between source and target. The embedding matrix
 # is shared by both embeddings and the output layer, so its parameters are counted
-# once (the output layer's box shows the shared matrix).
-fig, ax = plt.subplots(figsize=(9, 7))
+# once, in the source embedding's box.
+fig, ax = plt.subplots(figsize=(7, 6))
 for col, key, colour in ((0, "enc", "#9ecae1"), (1, "dec", "#fdd0a2")):
     for i, (name, r) in enumerate(rows[key]):
         y = i * 0.9
-        ax.add_patch(plt.Rectangle((col * 4, y), 3, 0.7, fc=colour, ec="black"))
+        ax.add_patch(plt.Rectangle((col * 4.4, y), 3.8, 0.7, fc=colour, ec="black"))
         shape = "x".join(map(str, r.output_shapes[0]))
-        ax.text(col * 4 + 1.5, y + 0.35, f"{name}\n{shape}, {r.params / 1e6:.2f} M params", ha="center", va="center",
-                fontsize=8)
+        # the shared matrix is counted once, in the source embedding's box
+        params = "shared with source embedding (+0)" if "(shared)" in name else f"{r.params / 1e6:.2f} M params"
+        ax.text(col * 4.4 + 1.9, y + 0.35, f"{name.replace(' (shared)', '')}, {shape}\n{params}",
+                ha="center", va="center", fontsize=10)
         if col == 1 and name.startswith("decoder"):
-            ax.annotate("", (4, y + 0.35), (3, (len(rows["enc"]) - 1) * 0.9 + 0.35),
+            ax.annotate("", (4.4, y + 0.35), (3.8, (len(rows["enc"]) - 1) * 0.9 + 0.35),
                         arrowprops=dict(arrowstyle="-|>", color="grey", lw=0.6))
-ax.set_xlim(-0.2, 7.2)
+ax.set_xlim(-0.1, 8.3)
 ax.set_ylim(-0.3, len(rows["dec"]) * 0.9 + 0.2)
 ax.axis("off")
-ax.set_title(f"transformer_base: {tr.total_params / 1e6:.1f} M parameters, {tr.total_macs / 1e9:.2f} G MACs "
-             f"for 20 source and 16 target tokens")
+ax.set_title(f"transformer_base: {tr.total_params / 1e6:.1f} M parameters,\n{tr.total_macs / 1e9:.2f} G MACs "
+             f"for 20 source and 16 target tokens", fontsize=11)
+fig.tight_layout()
 plt.show()
