@@ -38,8 +38,10 @@ print(f"largest |difference| between the branched and the folded block: {diff:.1
 # The kernels of channel 0
 # ------------------------
 # Each panel is a 3x3 kernel. The 1x1 branch and the BatchNorm skips only touch the
-# centre tap; the folded kernel (right) is the identity plus gamma times (conv + 1x1 + skip
-# - norm), so its centre carries the skip connection and the rest is the learned 3x3.
+# centre tap; the folded kernel (right) is the identity plus gamma times the sum of the
+# four branches (conv + 1x1 + skip - norm), with gamma set to the value printed below, so
+# its centre carries the skip connection and the rest is the learned 3x3.
+print("gamma (layer scale) of channel 0:", mixer.gamma.flatten()[0].item())
 with torch.no_grad():
     c = 0
     k3, _ = fuse_bn(mixer.mixer.conv.conv.weight, mixer.mixer.conv.bn)
@@ -60,7 +62,8 @@ vmax = max(p.abs().max().item() for p in panels.values())
 for ax, (title, kernel) in zip(axes, panels.items()):
     ax.imshow(kernel.numpy(), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
     for (i, j), v in zip([(i, j) for i in range(3) for j in range(3)], kernel.flatten().tolist()):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8)
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
+                color="white" if abs(v) > 0.6 * vmax else "black")  # readable on dark cells
     ax.set_title(title, fontsize=9)
     ax.axis("off")
 fig.suptitle(f"RepMixer, channel {c}: four training-time branches -> one inference kernel (max diff {diff:.1e})")
