@@ -24,9 +24,11 @@ True there means "blocked"; the converter tests flip it.) A mask broadcasts to
 Differences from the paper:
     * The projections have biases, as in torch and most implementations; the paper's
       equations write only the matrices W^Q, W^K, W^V, W^O.
-    * ``dropout`` drops attention weights, which the paper does not do: the placement
-      comes from the authors' tensor2tensor code (``attention_dropout``) and is torch's.
-      The paper's residual dropout lives in the layers of ``refmodels.nlp.transformer``.
+    * ``dropout`` drops attention weights after the softmax, which the paper does not
+      do. The authors' tensor2tensor code has it (``attention_dropout``, the placement
+      torch also uses): 0 in ``transformer_base_v1``, the paper's setup, and 0.1 from
+      ``transformer_base_v2`` on. The paper's residual dropout lives in the layers of
+      ``refmodels.nlp.transformer``.
 """
 
 import math
