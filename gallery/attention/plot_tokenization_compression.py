@@ -40,7 +40,15 @@ for v in sizes:
     bpe = full.truncated(v)
     for name, t in (("training half", train_text), ("held-out half", held_out)):
         ratios[name].append(len(t.encode()) / len(bpe.encode(t)))
+for v, r_train, r_held in zip(sizes, *ratios.values()):
+    print(f"V = {v:5,}: {r_train:.2f} bytes per token on the training half, {r_held:.2f} held out")
 
+# %%
+# Merge count against merge rank, and both panels drawn
+# ------------------------------------------------------
+# Look at the slope on the right: on log-log axes the counts fall roughly like a
+# power law, the Zipf-like tail of language. The last merges join pairs seen only a
+# few times.
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
 for (name, values), colour in zip(ratios.items(), ("#3182bd", "#e6550d")):
     axes[0].semilogx(sizes, values, "o-", color=colour, label=name, ms=4)
@@ -49,13 +57,7 @@ axes[0].minorticks_off()
 axes[0].set_xlabel("vocabulary size V")
 axes[0].set_ylabel("bytes per token")
 axes[0].set_title("compression grows with the vocabulary")
-axes[0].legend()
-
-# %%
-# Merge count against merge rank
-# ------------------------------
-# Look at the slope: on log-log axes the counts fall roughly like a power law,
-# the Zipf-like tail of language. The last merges join pairs seen only a few times.
+_ = axes[0].legend()
 ranks = np.arange(1, len(full.merge_counts) + 1)
 axes[1].loglog(ranks, full.merge_counts, color="#31a354")
 axes[1].set_xlabel("merge rank")

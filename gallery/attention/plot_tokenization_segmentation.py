@@ -50,25 +50,42 @@ def label(token: bytes) -> str:
 
 
 colours = ["#c6dbef", "#fdd0a2", "#c7e9c0", "#dadaeb", "#fcbba1"]
-fig, ax = plt.subplots(figsize=(12, 0.75 * len(sizes) + 0.6))
-char_w = 0.118
-right = 0.0
-for row, (v, bpe) in enumerate(tokenizers.items()):
-    y = -row
-    x = 0.0
-    tokens = bpe.tokens(sentence)
-    for k, token in enumerate(tokens):
-        width = max(len(label(token)), 1) * char_w + 0.06
-        ax.add_patch(
-            FancyBboxPatch((x, y - 0.3), width, 0.6, boxstyle="round,pad=0.01", fc=colours[k % len(colours)], ec="#555")
-        )
-        ax.text(x + width / 2, y, label(token), ha="center", va="center", fontsize=7, family="monospace")
-        x += width + 0.04
-    right = max(right, x)
-    ax.text(-0.2, y, f"V = {v:,}\n{len(tokens)} tokens", ha="right", va="center", fontsize=9)
-ax.set_xlim(-1.6, right + 0.2)
-ax.set_ylim(-len(sizes) + 0.4, 0.6)
+shown = [256, 1000, 2000, 4000]  # four of the sizes, so that the boxes stay readable
+fig_w, label_w, line_h, font = 9.0, 1.1, 0.34, 9  # inches; axes coordinates are inches below
+char_w = font / 72 * 0.62  # the advance of one monospace character, in inches
+
+
+def layout(tokens):
+    """(x, line, width) of each token's box, wrapping to a new line at the figure's edge."""
+    boxes, x, line = [], 0.0, 0
+    for token in tokens:
+        width = max(len(label(token)), 1) * char_w + 0.05
+        if x + width > fig_w - label_w - 0.15:
+            x, line = 0.0, line + 1
+        boxes.append((x, line, width))
+        x += width + 0.03
+    return boxes
+
+
+layouts = {v: layout(tokenizers[v].tokens(sentence)) for v in shown}
+n_lines = sum(boxes[-1][1] + 1 for boxes in layouts.values())
+fig_h = n_lines * line_h + 0.25 * len(shown) + 0.5
+fig = plt.figure(figsize=(fig_w, fig_h))
+ax = fig.add_axes([0, 0, 1, 1])
+ax.set_xlim(0, fig_w)
+ax.set_ylim(0, fig_h)
 ax.axis("off")
-ax.set_title("The same sentence under byte-level BPE vocabularies of growing size (trained on pydoc_data.topics)")
-fig.tight_layout()
+y = fig_h - 0.55
+for v, boxes in layouts.items():
+    tokens = tokenizers[v].tokens(sentence)
+    ax.text(label_w - 0.1, y, f"V = {v:,}\n{len(tokens)} tokens", ha="right", va="top", fontsize=font)
+    for k, (token, (x, line, width)) in enumerate(zip(tokens, boxes)):
+        yc = y - line * line_h - line_h / 2
+        ax.add_patch(FancyBboxPatch((label_w + x, yc - 0.12), width, 0.24, boxstyle="round,pad=0.01",
+                                    fc=colours[k % len(colours)], ec="#555"))
+        ax.text(label_w + x + width / 2, yc, label(token), ha="center", va="center", fontsize=font,
+                family="monospace")
+    y -= (boxes[-1][1] + 1) * line_h + 0.25
+ax.text(fig_w / 2, fig_h - 0.12, "One sentence under byte-level BPE vocabularies of growing size",
+        ha="center", va="top", fontsize=11)
 plt.show()

@@ -43,7 +43,8 @@ as GPT-2's encoder does.
 Differences from the papers:
     * Sennrich et al. merge *characters* and mark word ends with ``</w>``; this is the
       byte-level variant: no unknown token exists, any string encodes.
-    * GPT-2 ships 50,000 merges learned on WebText; this file learns its own merges.
+    * GPT-2 released 50,000 merges (the paper does not say on which text they were
+      learned); this file learns its own merges.
     * No special tokens (``<|endoftext|>``); add them at the caller if needed.
 """
 
