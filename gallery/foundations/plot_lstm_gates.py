@@ -73,18 +73,20 @@ assert f_open > 0.7, f"forget gate above 0.9 for {f_open:.3f} of units x steps; 
 order = vectors["f"].mean(1).argsort(descending=True)
 titles = {"i": "input gate i", "f": "forget gate f", "o": "output gate o",
           "g": "candidate g", "c": "cell state c", "h": "hidden state h"}
-fig, axes = plt.subplots(2, 3, figsize=(12, 6), sharex=True, sharey=True)
+fig, axes = plt.subplots(3, 2, figsize=(7, 8), sharex=True, sharey=True)
 for ax, (name, v) in zip(axes.flat, vectors.items()):
     gate = name in "ifo"
     lim = v.abs().max().item()
     im = ax.imshow(v[order], aspect="auto", cmap="viridis" if gate else "RdBu_r",
                    vmin=0 if gate else -lim, vmax=1 if gate else lim, interpolation="nearest")
-    ax.set_title(titles[name])
-    fig.colorbar(im, ax=ax, fraction=0.046)
-for ax in axes[1]:
-    ax.set_xlabel("time step")
+    ax.set_title(titles[name], fontsize=11)
+    ax.tick_params(labelsize=11)
+    cbar = fig.colorbar(im, ax=ax, fraction=0.046)
+    cbar.ax.tick_params(labelsize=11)
+for ax in axes[-1]:
+    ax.set_xlabel("time step", fontsize=11)
 for ax in axes[:, 0]:
-    ax.set_ylabel("unit (sorted by mean f)")
-fig.suptitle(f"one held-out '{label}', predicted '{prediction}' after {DELAY} blank steps")
+    ax.set_ylabel("unit (sorted by f)", fontsize=11)
+fig.suptitle(f"one held-out '{label}', predicted '{prediction}'\nafter {DELAY} blank steps", fontsize=11)
 fig.tight_layout()
 plt.show()
