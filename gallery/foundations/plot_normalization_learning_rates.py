@@ -4,7 +4,7 @@ Normalization and the learning rate
 
 The normalization page trains a ten-layer perceptron on scikit-learn's digits with
 and without normalization at one learning rate. This script repeats that run over a
-300-fold range of learning rates, and adds a fourth network: the plain one with He
+range of learning rates (``RATES`` below), and adds a fourth network: the plain one with He
 initialisation instead of PyTorch's default, the other classic cure for a signal that
 fades with depth. Everything else is the page's setup: the same split, batches,
 optimizer (SGD with momentum 0.9) and six epochs.
@@ -69,7 +69,7 @@ for name, row in acc.items():
 # What the numbers say (and what the asserts keep true)
 # -----------------------------------------------------
 # The plain network never leaves chance level (10 classes: about 10 %). He
-# initialisation rescues it, but only inside a window of learning rates. BatchNorm
+# initialisation rescues it at small and moderate rates, but not at the largest. BatchNorm
 # trains well over the whole range. LayerNorm helps at small rates, yet in this
 # narrow perceptron it fails at the largest ones: normalization is not a licence for
 # any learning rate, and which normalization matters.
