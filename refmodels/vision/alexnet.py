@@ -82,7 +82,11 @@ class ConvLayer(nn.Module):
 
 
 class Classifier(nn.Module):
-    """fc6, fc7, fc8: two 4096-wide hidden layers with dropout (section 4.2), then K logits."""
+    """fc6, fc7, fc8: two 4096-wide hidden layers, then K logits.
+
+    Dropout (section 4.2 of the paper) sits before fc6 and fc7, as in torchvision; the paper
+    applies it to the outputs of fc6 and fc7.
+    """
 
     def __init__(self, in_features: int, hidden: int, num_classes: int, dropout: float) -> None:
         super().__init__()
