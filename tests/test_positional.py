@@ -1,4 +1,4 @@
-"""Position encodings against the paper's formula and transformers' Llama rotary embedding.
+"""Position encodings against the paper's formula, transformers' XLM sinusoids and Llama rotary embedding.
 
 Guards the positional-encoding page: the shapes, the relative-offset properties it
 shows, and the rotary parity with ``transformers.models.llama.modeling_llama``.
@@ -35,6 +35,26 @@ def test_sinusoidal_table_is_the_papers_formula():
             angle = pos / 10000 ** (2 * i / d)
             assert table[pos, 2 * i].item() == pytest.approx(math.sin(angle), abs=1e-5)
             assert table[pos, 2 * i + 1].item() == pytest.approx(math.cos(angle), abs=1e-5)
+
+
+def test_sinusoidal_table_equals_transformers_xlm():
+    """XLM's create_sinusoidal_embeddings computes equation (1) in float64; base 10001 must not pass."""
+    from transformers.models.xlm.modeling_xlm import create_sinusoidal_embeddings
+
+    n, d = 512, 64
+    xlm = create_sinusoidal_embeddings(n, d, torch.empty(n, d))
+    torch.testing.assert_close(sinusoidal_table(n, d), xlm, rtol=0, atol=1e-4)
+    angle = torch.arange(n)[:, None].double() / 10001 ** (torch.arange(0, d, 2) / d)
+    wrong = torch.stack([angle.sin(), angle.cos()], -1).flatten(1).float()
+    assert (wrong - xlm).abs().max() > 1e-3
+
+
+def test_relative_bias_clips_beyond_max_distance():
+    rel = RelativePositionBias(heads=4, max_distance=8)
+    with torch.no_grad():
+        row = rel(13, 13)[0, :, 0]  # query 0 against keys 0..12: offsets 0..12
+    assert torch.equal(row[:, 8], row[:, 12])
+    assert not torch.equal(row[:, 7], row[:, 8])
 
 
 def test_sinusoidal_shift_is_a_rotation():
