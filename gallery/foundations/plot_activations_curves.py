@@ -2,11 +2,14 @@
 Activation functions and their derivatives
 ==========================================
 
-Every pointwise activation in :mod:`refmodels.foundations.activations` drawn twice:
+Nine pointwise activations of :mod:`refmodels.foundations.activations` drawn twice
+(PReLU, a Leaky ReLU with a learned slope, is left out; Leaky ReLU is drawn with
+slope 0.1 so its negative side shows, where the page uses 0.01):
 the function f(x) and its derivative f'(x), the number backpropagation multiplies
 the gradient by. The derivatives are the hand-written ``df`` methods of the
 refmodels classes, the same ones their backward pass uses (the tests hold them
-against torch's autograd). A second figure shows the two gated units, which take
+against torch's autograd). A tenth panel overlays four ReLU-like curves, without
+derivatives. A further figure shows the two gated units, which take
 two numbers instead of one.
 """
 

@@ -12,7 +12,8 @@ Two kinds of network are measured. With all weights positive (and max pools made
 average pools, so no gradient is dropped) the gradient fills exactly the
 theoretical square. With the random weights of an untrained network, the gradient's
 *magnitude* is concentrated near the centre: the "effective receptive field"
-(Luo et al., 2016) is much smaller than the theoretical one.
+(Luo et al., 2016) is much smaller than the theoretical one. The script prints the
+share of the gradient's magnitude inside the central half of each field.
 """
 
 # %%
@@ -43,7 +44,7 @@ photo = center_crop(load_photo("chelsea"))
 scale = photo.shape[0] / 224  # draw the 224x224 fields on the full-resolution crop
 fig, ax = plt.subplots(figsize=(5.5, 5.5))
 ax.imshow(photo)
-colours = ["#ffffff", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
+colours = ["#fd8d3c", "#9ecae1", "#6baed6", "#3182bd", "#08519c"]
 for (name, r), colour in zip(stage_rows.items(), colours):
     side = r.size * scale
     centre = photo.shape[0] / 2
@@ -61,9 +62,11 @@ plt.show()
 # The same fields measured by gradients
 # -------------------------------------
 # Top row: the all-positive twin; the non-zero gradient fills the square exactly.
-# Bottom row: the random network; the gradient magnitude (log scale) fades long before
-# the square's edge. Look at stage 3: its theoretical field is larger than the
-# image, its effective one is not.
+# Bottom row: the random network; the gradient magnitude on a log scale, with the
+# colours clipped to three orders of magnitude below the largest value (anything
+# smaller is black). The gradient is non-zero over the whole theoretical square, but
+# its magnitude fades long before the square's edge: the titles give the share of
+# it inside the central half of the field (half the side, a quarter of the area).
 side = 320
 x = torch.rand(1, 3, side, side, dtype=torch.float64)
 twin = positive_twin(model)
@@ -74,12 +77,21 @@ for c, stage in enumerate((0, 1, 2)):
         inp = x.clone().requires_grad_(True)
         out = net.stages[: stage + 1](net.stem(inp))
         out[0, :, out.shape[2] // 2, out.shape[3] // 2].sum().backward()
-        grad = inp.grad[0].abs().sum(0)
-        shown = (grad > 0).double() if r == 0 else (grad + 1e-30).log10()
-        axes[r, c].imshow(shown, cmap="magma")
+        grad = inp.grad[0].abs().sum(0)  # (side, side)
         size = stage_rows[f"stage {stage + 1}"].size
-        axes[r, c].set_title(("positive twin" if r == 0 else "random weights, log |grad|")
-                             + f"\nstage {stage + 1}, theory {size} px", fontsize=9)
+        if r == 0:
+            axes[r, c].imshow((grad > 0).double(), cmap="magma")
+            title = "positive twin"
+        else:
+            log_grad = (grad + 1e-30).log10()
+            top = log_grad.max().item()
+            axes[r, c].imshow(log_grad, cmap="magma", vmin=top - 3, vmax=top)
+            half = size // 2  # the central half of the field's side
+            lo = side // 2 - half // 2
+            share = (grad[lo : lo + half, lo : lo + half].sum() / grad.sum()).item()
+            print(f"stage {stage + 1}: field {size} px, {share:.0%} of |grad| in the central {half} px")
+            title = f"random weights, log |grad| (3 decades)\n{share:.0%} of it in the central {half} px"
+        axes[r, c].set_title(title + f"\nstage {stage + 1}, theory {size} px, input {side} px", fontsize=9)
         axes[r, c].axis("off")
 fig.tight_layout()
 plt.show()

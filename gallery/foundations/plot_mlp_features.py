@@ -33,9 +33,9 @@ print(f"held-out accuracy: {accuracy:.3f} on {len(y_test)} digits")
 # The first layer's weights as images
 # -----------------------------------
 # Each tile is one hidden unit's weight vector, reshaped from (64,) to (8, 8); red
-# pixels push the unit on, blue pixels push it off. Look for strokes: many units
-# have learned pieces of digits (a loop, a bar, a diagonal) rather than whole digits,
-# and the head combines them. Shown: the 32 units with the largest weights.
+# pixels push the unit on, blue pixels push it off. A few units look like pieces of
+# strokes (a bar, a diagonal); most are mixtures of several, and none is a whole
+# digit: the head combines them. Shown: the 32 units with the largest weights.
 w = model.layers[0].weight.detach()  # (128, 64): one row per hidden unit
 top = w.norm(dim=1).argsort(descending=True)[:32]
 fig, axes = plt.subplots(4, 8, figsize=(8, 4.4))

@@ -7,7 +7,8 @@ momentum, Nesterov, Adagrad, RMSProp, Adam) released from the same point on thre
 two-dimensional loss surfaces: a narrow ravine, a saddle, and Rosenbrock's curved
 valley. Each path is the sequence of parameters the optimizer visits, drawn over the
 surface's contour lines; a 3-D view of the saddle closes the page. The learning rates
-are set by hand per surface, each about as large as that optimizer tolerates there.
+are set by hand, one per optimizer and surface; change them to see how each path
+depends on its learning rate.
 """
 
 # %%
@@ -59,11 +60,13 @@ def contours(ax, surface):
 # Zig-zag and momentum in the ravine
 # ----------------------------------
 # The ravine is 100 times steeper across than along. Gradient descent needs a
-# learning rate small enough for the steep direction, so it bounces from wall to
-# wall (look at the red zig-zag) while crawling along the floor. Momentum averages
-# the gradients: the across-components alternate in sign and cancel, the
-# along-components add up, and the path smooths into a curve that travels much
-# further in the same 100 steps.
+# learning rate small enough for the steep direction, so it flips from wall to
+# wall at every step (the red zig-zag) while crawling along the floor. Momentum's
+# along-components add up, so it gets further along the floor in the same 100
+# steps; across, its velocity makes it swing slowly from wall to wall, and it ends
+# further off the floor than gradient descent (the printed end points above).
+# Nesterov follows momentum along the floor but damps the swings. None reaches the
+# minimum (the star).
 fig, ax = plt.subplots(figsize=(9, 3.6))
 contours(ax, "ravine")
 for label in ["gradient descent", "momentum", "Nesterov"]:
@@ -80,7 +83,7 @@ plt.show()
 # ----------------------------------------
 # Ravine: the adaptive methods (Adagrad, RMSProp, Adam) divide each coordinate's
 # step by its own gradient scale, so the steep and the flat directions move at the
-# same pace. Saddle: starting almost exactly on the ridge, the gradient across is
+# same pace. Adagrad's purple path lies mostly under RMSProp's orange one. Saddle: starting almost exactly on the ridge, the gradient across is
 # tiny; gradient descent lingers near the saddle point, momentum and the adaptive
 # methods leave it sooner. Rosenbrock: the valley floor is easy to reach and hard to
 # follow; plain gradient descent barely moves along it in 500 steps.

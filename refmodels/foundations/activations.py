@@ -239,8 +239,9 @@ class GELU(Activation):
 
 
 class SiLU(Activation):
-    """Sigmoid-weighted linear unit, x sigma(x) (Elfwing et al. 2018), alias Swish-1
-    (Ramachandran et al. 2017)."""
+    """Sigmoid-weighted linear unit, x sigma(x): named SiLU by Hendrycks and Gimpel (2016),
+    used for reinforcement learning by Elfwing et al. (2018), found again and named
+    Swish(-1) by Ramachandran et al. (2017)."""
 
     def f(self, x: Tensor) -> Tensor:
         return x * Sigmoid().f(x)
