@@ -26,7 +26,8 @@ print(f"training took {result.produced_seconds:.1f} s wall when it was produced"
 # %%
 # Learning curve and the critics' loss
 # ------------------------------------
-# Pendulum's returns run from about -1,600 (spinning) to about -150 (swung up and held).
+# Pendulum's returns run from about -1,600 (spinning) to near 0 at best, about -150 on
+# average once swung up and held.
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
 axes[0].plot(result.episode_steps, returns, "o-", ms=3, color="#3182bd")
 axes[0].set_xlabel("environment steps")

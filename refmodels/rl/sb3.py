@@ -14,7 +14,9 @@ can compare them:
 
 SB3 writes its losses and targets inline in ``train()``; the functions below repeat
 those lines (quoted from ``stable_baselines3/{ppo/ppo.py,td3/td3.py,sac/sac.py}``)
-around SB3's modules, which do the network work. Each ``*Pieces`` module is our side,
+around SB3's modules, which do the network work. SB3 2.9's TD3 and SAC targets use
+``discounts`` (per-sample, for n-step returns) where these use ``gamma``: equivalent
+for the 1-step returns compared here. Each ``*Pieces`` module is our side,
 built from our own functions, so :func:`refmodels.parity.check_parity` can scramble
 one of its weights.
 
@@ -30,9 +32,11 @@ Conventions that differ, and how the comparison bridges them:
   entropy in other units: with the same target entropy -A, SB3 asks for
   sum_i log scale_i more nats of the torque's entropy than ours. ``log_prob_shift``
   re-expresses SB3's log-probabilities in torque units for the comparison.
-* PPO's value loss differs by design: SB3 takes the squared error of the clipped
-  value only (no max with the unclipped one, no 1/2), so only the policy loss, the
-  log-probabilities, values and entropies are compared.
+* PPO's value loss differs by design: by default (``clip_range_vf=None``) SB3 takes
+  ``F.mse_loss(returns, values)``, unclipped and without the 1/2; only with
+  ``clip_range_vf`` set does it clip the value, and then it squares the clipped error
+  alone, without the max with the unclipped one that ours takes. So only the policy
+  loss, the log-probabilities, values and entropies are compared.
 """
 
 import numpy as np
@@ -171,7 +175,7 @@ def td3_pieces(policy, obs, rewards, terminated, next_obs, noise, gamma: float, 
         next_q_values = torch.cat(policy.critic_target(next_obs, next_actions), dim=1)
         q1_next, q2_next = next_q_values[:, 0], next_q_values[:, 1]
         next_q_values, _ = torch.min(next_q_values, dim=1, keepdim=True)
-        target_q_values = rewards + (1 - dones) * gamma * next_q_values
+        target_q_values = rewards + (1 - dones) * gamma * next_q_values  # SB3 2.9: discounts, = gamma (1-step)
         actor_loss = -policy.critic.q1_forward(obs, policy.actor(obs)).mean()
     return target_q_values.flatten(), next_actions, q1_next, q2_next, actor_loss
 
@@ -246,7 +250,7 @@ def sac_pieces(policy, obs, rewards, terminated, next_obs, seed: int, ent_coef: 
         next_q_values = torch.cat(policy.critic_target(next_obs, next_actions.float()), dim=1)
         next_q_values, _ = torch.min(next_q_values, dim=1, keepdim=True)
         next_q_values = next_q_values - ent_coef * next_log_prob.reshape(-1, 1)
-        target_q_values = rewards + (1 - dones) * gamma * next_q_values
+        target_q_values = rewards + (1 - dones) * gamma * next_q_values  # SB3 2.9: discounts, = gamma (1-step)
         actions_pi, log_prob = action_log_prob(obs, eps)
         q_values_pi = torch.cat(policy.critic(obs, actions_pi.float()), dim=1)
         min_qf_pi, _ = torch.min(q_values_pi, dim=1, keepdim=True)
