@@ -79,7 +79,7 @@ plt.show()
 # convolution, its length the MACs the trace measured. The 3x3 is the largest single
 # convolution, yet it works on the reduced width (the output channels divided by the
 # expansion factor printed below), which is why the block is called a bottleneck; the
-# two 1x1 convolutions at full width cost nearly as much each.
+# 1x1 reduce (conv1) and the projection shortcut cost nearly as much each.
 block = "stages.1.0"
 convs = [f"{block}.conv1", f"{block}.conv2", f"{block}.conv3", f"{block}.shortcut.conv"]
 rows = [tr[name] for name in convs]
