@@ -135,6 +135,7 @@ mathjax_path = "mathjax/tex-chtml.js"
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
+autodoc_inherit_docstrings = False  # else every undocumented forward() repeats nn.Module.forward's docstring
 suppress_warnings = ["mystnb.unknown_mime_type"]
 
 

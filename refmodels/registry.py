@@ -22,7 +22,7 @@ import torch.nn as nn
 
 __all__ = ["FAMILIES", "create_model", "list_models", "register_model"]
 
-# name prefix -> module that registers the presets with that prefix
+#: name prefix -> module that registers the presets with that prefix
 FAMILIES: dict[str, str] = {
     "lstm": "refmodels.foundations.lstm",
     "mlp": "refmodels.foundations.mlp",

@@ -14,7 +14,7 @@ import torch.nn as nn
 
 __all__ = ["Rules", "load_mapped", "perturb_", "rename"]
 
-# (pattern, replacement): a replacement string with \\1 groups, or a function of the match
+#: (pattern, replacement): a replacement string with \\1 groups, or a function of the match
 Rules = Sequence[tuple[str, str | Callable[[re.Match], str]]]
 
 

@@ -16,16 +16,16 @@ from refmodels.foundations.lstm import LSTM, RNN
 
 __all__ = ["LSTM_RULES", "RNN_RULES", "TORCH_GATE_ORDER", "from_torch_lstm", "from_torch_rnn", "split_gates"]
 
-# torch's order of the four chunks of a stacked LSTM tensor -> refmodels' gate names
+#: torch's order of the four chunks of a stacked LSTM tensor -> refmodels' gate names
 TORCH_GATE_ORDER = ("input_gate", "forget_gate", "candidate", "output_gate")
 
 _KIND = {"weight_ih": "x.weight", "weight_hh": "h.weight", "bias_ih": "x.bias", "bias_hh": "h.bias"}
 
-# after split_gates: "weight_ih_l0.forget_gate" -> "layers.0.forget_gate.x.weight"
+#: after split_gates: "weight_ih_l0.forget_gate" -> "layers.0.forget_gate.x.weight"
 LSTM_RULES = [
     (rf"({kind})_l(\d+)\.(\w+)", lambda m: f"layers.{m[2]}.{m[3]}.{_KIND[m[1]]}") for kind in _KIND
 ]
-# a plain RNN has one "gate": weight_ih_l0 -> layers.0.proj.x.weight
+#: a plain RNN has one "gate": weight_ih_l0 -> layers.0.proj.x.weight
 RNN_RULES = [(rf"({kind})_l(\d+)", lambda m: f"layers.{m[2]}.proj.{_KIND[m[1]]}") for kind in _KIND]
 
 

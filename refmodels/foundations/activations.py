@@ -275,7 +275,7 @@ class SwiGLU(nn.Module):
         return SiLU()(a) * b
 
 
-# name -> module, for configs that pick an activation by name
+#: name -> module, for configs that pick an activation by name
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "identity": Identity,
     "step": Step,

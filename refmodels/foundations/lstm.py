@@ -273,6 +273,8 @@ def chrono_init_(cell: LSTMCell, t_max: int, generator: torch.Generator | None =
 
 @dataclass(frozen=True)
 class SequenceClassifierConfig:
+    """Settings of :class:`SequenceClassifier`: features per step, width, layers, classes, the cell."""
+
     input_size: int = 64  # a whole 8x8 digit in one step
     hidden_size: int = 32
     num_layers: int = 1

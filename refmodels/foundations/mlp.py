@@ -8,7 +8,8 @@ Checked against: ``torchvision.ops.MLP`` (a stack of ``nn.Linear`` + activation,
 production MLP block): same parameter count and same logits with the same weights,
 through the parity harness ``refmodels.parity`` (``tests/test_mlp.py``).
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, D features (64 for scikit-learn's 8x8 digits), H hidden width, K classes.
     x (B, D) -> hidden layer 1 (B, H1) -> ... -> hidden layer L (B, HL) -> logits (B, K)
 
@@ -110,6 +111,8 @@ class Perceptron(nn.Module):
 
 @dataclass(frozen=True)
 class MLPConfig:
+    """Settings of :class:`MLP`: input features, hidden widths, classes, the activation's name."""
+
     in_features: int = 64  # scikit-learn's digits: 8x8 pixels
     hidden: tuple[int, ...] = (128,)  # width of each hidden layer; () is a linear model
     num_classes: int = 10

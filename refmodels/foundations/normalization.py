@@ -12,7 +12,8 @@ and the running statistics randomised first (``refmodels.parity``;
 ``tests/test_normalization.py``). The state dicts use torch's names, so
 ``ours.load_state_dict(theirs.state_dict())`` copies the weights.
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, C channels, H W spatial size, N tokens, D width, G groups.
     Every layer returns a tensor of its input's shape. They differ in the axes the
     mean and variance are taken over, which the shapes of the statistics show:

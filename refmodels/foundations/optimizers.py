@@ -257,6 +257,7 @@ def rosenbrock(p: Tensor) -> Tensor:
     return (1 - x) ** 2 + 100 * (y - x**2) ** 2
 
 
+#: The page's loss surfaces by name: a narrow ravine, a saddle, Rosenbrock's banana valley.
 SURFACES: dict[str, Callable[[Tensor], Tensor]] = {"ravine": ravine, "saddle": saddle, "rosenbrock": rosenbrock}
 
 

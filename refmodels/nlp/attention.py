@@ -7,7 +7,8 @@ with and without padding and causal masks, weights copied by
 ``refmodels.convert.torch_nn.mha_from_torch``) and ``torch.nn.functional.scaled_dot_product_attention``
 (the fused path, ``fused=True``), in ``tests/test_attention.py``.
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, N query tokens, M key/value tokens (M = N in self-attention),
     D width, nh heads, hd = D / nh head width.
     query (B, N, D), key and value (B, M, D) -> split heads (B, nh, N, hd), (B, nh, M, hd)

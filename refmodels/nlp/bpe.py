@@ -67,9 +67,9 @@ __all__ = [
     "pretokenize",
 ]
 
-# GPT-2's pre-tokenizer (encoder.py in openai/gpt-2): contractions, letters with an
-# optional leading space, digits, other symbols, then whitespace. The lookahead
-# `\s+(?!\S)` leaves the last space of a run to the next word.
+#: GPT-2's pre-tokenizer (encoder.py in openai/gpt-2): contractions, letters with an
+#: optional leading space, digits, other symbols, then whitespace. The lookahead
+#: `\s+(?!\S)` leaves the last space of a run to the next word.
 GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 
 
@@ -79,7 +79,7 @@ def _gpt2_byte_order() -> tuple[int, ...]:
     return tuple(printable + [b for b in range(256) if b not in printable])
 
 
-# id -> byte value of the 256 base tokens. BYTE_ORDER[0] is "!" and the space is 220, as in GPT-2.
+#: id -> byte value of the 256 base tokens. BYTE_ORDER[0] is "!" and the space is 220, as in GPT-2.
 BYTE_ORDER: tuple[int, ...] = _gpt2_byte_order()
 
 

@@ -7,7 +7,8 @@ Checked against: ``torch.nn.TransformerEncoderLayer`` and ``torch.nn.Transformer
 ``refmodels/convert/torch_nn.py``), and the layer parameter counts of ``torch.nn.Transformer``,
 in ``tests/test_transformer.py``.
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, N source tokens, T target tokens, D width, V vocabulary.
     source ids (B, N) -> embed * sqrt(D) + positions (B, N, D) -> encoder layers (B, N, D) = memory
     target ids (B, T) -> embed * sqrt(D) + positions (B, T, D)
@@ -41,12 +42,14 @@ from refmodels.registry import register_model
 
 __all__ = ["DecoderLayer", "EncoderLayer", "FeedForward", "PAPER_PARAMS", "Transformer", "TransformerConfig"]
 
-# Table 3 of the paper, "params" column (EN-DE).
+#: Table 3 of the paper, "params" column (EN-DE).
 PAPER_PARAMS = {"transformer_base": 65e6, "transformer_big": 213e6}
 
 
 @dataclass(frozen=True)
 class TransformerConfig:
+    """Settings of :class:`Transformer`; the defaults are the paper's base model (Table 3)."""
+
     vocab_size: int = 37000  # shared source-target BPE vocabulary (EN-DE, section 5.1)
     dim: int = 512  # d_model
     heads: int = 8  # h

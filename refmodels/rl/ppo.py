@@ -7,7 +7,8 @@ Checked against: the hand-computed values of ``tests/test_rl_math.py`` (GAE, the
 clipped surrogate) and Stable-Baselines3's PPO with the same hyperparameters and
 budget (``benchmarks/rl_sb3.py``: returns and wall time side by side).
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     T rollout steps per environment, E parallel environments, B = T * E samples,
     obs_dim observation size, K discrete actions.
     observations (T, E, obs_dim) -> flattened (B, obs_dim) -> logits (B, K), values (B,)
@@ -48,6 +49,8 @@ __all__ = ["ActorCritic", "PPOConfig", "PPOResult", "clipped_surrogate", "comput
 
 @dataclass(frozen=True)
 class PPOConfig:
+    """Hyperparameters of :func:`train_ppo`: environment, rollouts, optimisation, loss weights."""
+
     env_id: str = "CartPole-v1"
     total_steps: int = 100_000  # environment steps, summed over the E environments
     num_envs: int = 8  # E
@@ -218,6 +221,8 @@ def ppo_losses(agent: ActorCritic, mb: Rollout, cfg: PPOConfig) -> dict[str, Ten
 
 @dataclass
 class PPOResult:
+    """What :func:`train_ppo` returns: the trained agent and its learning curves."""
+
     agent: ActorCritic
     episode_returns: list[float] = field(default_factory=list)  # in the order episodes ended
     episode_steps: list[int] = field(default_factory=list)  # global env step at which each ended

@@ -9,7 +9,8 @@ Checked against: ``torch.distributions.TransformedDistribution`` (Normal + TanhT
 (``tests/test_rl_math.py``), and Stable-Baselines3's SAC with the same hyperparameters
 and budget (``benchmarks/rl_sb3.py``).
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch of transitions, obs_dim observation size, A action dimension.
     observation (B, obs_dim) -> actor -> mean, log_std (B, A) -> u ~ N(mean, std)
     -> action = bias + scale * tanh(u) (B, A), log pi(action|s) (B,)
@@ -53,6 +54,8 @@ __all__ = ["SACConfig", "SACResult", "SquashedGaussianActor", "squashed_log_prob
 
 @dataclass(frozen=True)
 class SACConfig:
+    """Hyperparameters of :func:`train_sac`: environment, replay, optimisation, temperature."""
+
     env_id: str = "Pendulum-v1"
     total_steps: int = 10_000  # environment steps (one gradient step per environment step)
     learning_starts: int = 1_000  # uniformly random actions before the first update
@@ -150,6 +153,8 @@ class SquashedGaussianActor(nn.Module):
 
 @dataclass
 class SACResult:
+    """What :func:`train_sac` returns: the trained actor and critics, and the curves."""
+
     actor: SquashedGaussianActor
     critics: tuple[Critic, Critic]
     episode_returns: list[float] = field(default_factory=list)

@@ -6,7 +6,8 @@ Checked against: the hand-computed values of ``tests/test_rl_math.py`` (clipped
 double-Q target, smoothing-noise clipping) and Stable-Baselines3's TD3 with the same
 hyperparameters and budget (``benchmarks/rl_sb3.py``).
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch of transitions, obs_dim observation size, A action dimension.
     observation (B, obs_dim) -> actor -> action (B, A) in [low, high]
     (observation, action) (B, obs_dim + A) -> critic -> Q (B,)
@@ -47,6 +48,8 @@ __all__ = ["Actor", "Critic", "TD3Config", "TD3Result", "clipped_double_q_target
 
 @dataclass(frozen=True)
 class TD3Config:
+    """Hyperparameters of :func:`train_td3`: environment, replay, noise, update delays."""
+
     env_id: str = "Pendulum-v1"
     total_steps: int = 10_000  # environment steps (one gradient step per environment step)
     learning_starts: int = 1_000  # uniformly random actions before the first update
@@ -150,6 +153,8 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
 
 @dataclass
 class TD3Result:
+    """What :func:`train_td3` returns: the trained actor and critics, and the curves."""
+
     actor: Actor
     critics: tuple[Critic, Critic]
     episode_returns: list[float] = field(default_factory=list)

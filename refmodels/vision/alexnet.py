@@ -6,7 +6,8 @@ the meta device, same logits with the same weights, through ``refmodels.parity``
 (``tests/test_alexnet.py``,
 converter in ``refmodels/convert/torchvision_alexnet.py``).
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, C channels, H W spatial size, K classes.
     image (B, 3, 224, 224) -> conv1 (B, 64, 55, 55) -> pool (B, 64, 27, 27)
     -> conv2 (B, 192, 27, 27) -> pool (B, 192, 13, 13) -> conv3, conv4, conv5 (B, 256, 13, 13)
@@ -44,6 +45,8 @@ GROUPED = (False, True, False, True, True)  # the paper's two-GPU split: conv2, 
 
 @dataclass(frozen=True)
 class AlexNetConfig:
+    """Settings of :class:`AlexNet`; the defaults are torchvision's single-GPU variant."""
+
     widths: tuple[int, ...] = (64, 192, 384, 256, 256)  # channels of conv1 ... conv5
     hidden: int = 4096  # fc6 and fc7
     num_classes: int = 1000

@@ -7,7 +7,8 @@ same parameter counts on the meta device, same logits with the same weights and 
 constants
 (``tests/test_modern_backbones.py``, converter in ``refmodels/convert/timm_convnext.py``).
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, C channels, H W spatial size, K classes.
     image (B, 3, 224, 224) -> patchify stem (B, 96, 56, 56) -> stage 1 (B, 96, 56, 56)
     -> stage 2 (B, 192, 28, 28) -> stage 3 (B, 384, 14, 14) -> stage 4 (B, 768, 7, 7)
@@ -32,12 +33,14 @@ from refmodels.registry import register_model
 
 __all__ = ["Block", "ConvNeXt", "ConvNeXtConfig", "Downsample", "LayerNorm2d", "PAPER", "PatchifyStem"]
 
-# Table 1 of the paper (ImageNet-1k, 224x224): (M parameters, G "FLOPs", which are multiply-adds)
+#: Table 1 of the paper (ImageNet-1k, 224x224): (M parameters, G "FLOPs", which are multiply-adds)
 PAPER = {"convnext_tiny": (29, 4.5), "convnext_small": (50, 8.7), "convnext_base": (89, 15.4)}
 
 
 @dataclass(frozen=True)
 class ConvNeXtConfig:
+    """Settings of :class:`ConvNeXt`; the defaults are ConvNeXt-T."""
+
     depths: tuple[int, ...] = (3, 3, 9, 3)  # blocks per stage; the paper's 1:1:3:1 ratio (Swin's)
     dims: tuple[int, ...] = (96, 192, 384, 768)  # channels per stage
     patch_size: int = 4  # the stem: a non-overlapping patch_size x patch_size conv

@@ -14,7 +14,8 @@ right-hand product first costs O(N d^2), linear in N. ReLU attention is weak at 
 detail, so the block adds depthwise convolutions: on q, k, v (5x5, "multi-scale") and
 in the MBConv that follows (3x3).
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, C channels, H W spatial size, N = H*W tokens, nh heads, hd head width, K classes.
     image (B, 3, 224, 224) -> stem (B, 8, 112, 112) -> stage 1 (B, 16, 56, 56)
     -> stage 2 (B, 32, 28, 28) -> stage 3 (B, 64, 14, 14) -> stage 4 (B, 128, 7, 7)
@@ -38,13 +39,15 @@ from refmodels.registry import register_model
 
 __all__ = ["PAPER", "ConvNormAct", "DSConv", "EfficientViT", "EfficientViTBlock", "EfficientViTConfig", "LiteMLA", "MBConv"]
 
-# The ImageNet results of Cai et al. (2023) at 224x224: (parameters in millions, MACs in G).
-# EfficientViT-B0 is not in that table.
+#: The ImageNet results of Cai et al. (2023) at 224x224: (parameters in millions, MACs in G).
+#: EfficientViT-B0 is not in that table.
 PAPER = {"efficientvit_b1": (9.1, 0.52)}
 
 
 @dataclass(frozen=True)
 class EfficientViTConfig:
+    """Settings of :class:`EfficientViT`; the defaults are EfficientViT-B0."""
+
     widths: tuple[int, ...] = (8, 16, 32, 64, 128)  # stem, then stages 1-4
     depths: tuple[int, ...] = (1, 2, 2, 2, 2)  # stem DSConv blocks, then blocks per stage
     head_dim: int = 16  # width of each linear-attention head

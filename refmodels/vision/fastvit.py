@@ -14,7 +14,8 @@ to a token mixer, ``x + gamma * (DWConvBN(x) - BN(x))``, so that at inference th
 residual block, skip connection included, is a single depthwise convolution.
 ``FastViT.reparameterize()`` does the folding in place; the outputs stay the same.
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, C channels, H W spatial size, N = H*W tokens, K classes.
     image (B, 3, 256, 256) -> stem (B, 48, 64, 64) -> stage 1 (B, 48, 64, 64)
     -> stage 2 (B, 96, 32, 32) -> stage 3 (B, 192, 16, 16) -> stage 4 (B, 384, 8, 8)
@@ -39,14 +40,16 @@ from refmodels.registry import register_model
 
 __all__ = ["PAPER", "AttentionBlock", "ConvBN", "FastViT", "FastViTConfig", "RepConv", "RepMixer", "RepMixerBlock"]
 
-# The paper's ImageNet table (Vasu et al., 2023), at 256x256: (parameters in millions, "FLOPs" in G).
-# Its GFLOPs agree with our multiply-add counts; its parameter counts are below ours and
-# timm's, branched or folded, and the paper does not say what they leave out.
+#: The paper's ImageNet table (Vasu et al., 2023), at 256x256: (parameters in millions, "FLOPs" in G).
+#: Its GFLOPs agree with our multiply-add counts; its parameter counts are below ours and
+#: timm's, branched or folded, and the paper does not say what they leave out.
 PAPER = {"fastvit_t8": (3.6, 0.7), "fastvit_sa12": (10.9, 1.9)}
 
 
 @dataclass(frozen=True)
 class FastViTConfig:
+    """Settings of :class:`FastViT`; the defaults are FastViT-T8."""
+
     layers: tuple[int, ...] = (2, 2, 4, 2)  # blocks per stage
     dims: tuple[int, ...] = (48, 96, 192, 384)  # channels per stage
     mlp_ratios: tuple[int, ...] = (3, 3, 3, 3)

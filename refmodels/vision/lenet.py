@@ -5,7 +5,8 @@ Checked against: the paper's layer sizes (C1 6@28x28, S2 6@14x14, C3 16@10x10, S
 C5 120, F6 84, output 10) in ``tests/test_lenet.py``. There is no production twin:
 no maintained library ships LeNet-5, so parity is checked against the paper's figures.
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, C channels, H W spatial size, K classes.
     image (B, 1, 32, 32) -> C1 (B, 6, 28, 28) -> S2 (B, 6, 14, 14) -> C3 (B, 16, 10, 10)
     -> S4 (B, 16, 5, 5) -> C5 (B, 120) -> F6 (B, 84) -> logits (B, K)
@@ -39,6 +40,8 @@ __all__ = ["LeNet", "LeNetConfig"]
 
 @dataclass(frozen=True)
 class LeNetConfig:
+    """Settings of :class:`LeNet`; the defaults are LeNet-5 on 32x32 digits."""
+
     img_size: int = 32
     in_chans: int = 1
     num_classes: int = 10

@@ -13,7 +13,8 @@ attention inside it. To test it, the token mixer here is a config field: ``"pool
 (PoolFormer: a 3x3 average pool, no parameters), ``"attention"`` (multi-head
 self-attention over all H*W positions) or ``"identity"`` (no mixing at all).
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, C channels, H W spatial size, N = H*W tokens, K classes.
     image (B, 3, 224, 224) -> stem (B, 64, 56, 56) -> stage 1 (B, 64, 56, 56)
     -> stage 2 (B, 128, 28, 28) -> stage 3 (B, 320, 14, 14) -> stage 4 (B, 512, 7, 7)
@@ -42,14 +43,17 @@ from refmodels.registry import register_model
 
 __all__ = ["Attention", "Block", "MIXERS", "MetaFormer", "MetaFormerConfig", "PAPER", "Pooling"]
 
+#: The token mixers a MetaFormer block can use: pooling (PoolFormer), attention, identity.
 MIXERS = ("pooling", "attention", "identity")
 
-# Table 2 of the paper (ImageNet-1k, 224x224): (M parameters, G MACs)
+#: Table 2 of the paper (ImageNet-1k, 224x224): (M parameters, G MACs)
 PAPER = {"poolformer_s12": (12, 1.8), "poolformer_s24": (21, 3.4), "poolformer_s36": (31, 5.0)}
 
 
 @dataclass(frozen=True)
 class MetaFormerConfig:
+    """Settings of :class:`MetaFormer`; the defaults are PoolFormer-S12."""
+
     depths: tuple[int, ...] = (2, 2, 6, 2)  # blocks per stage
     dims: tuple[int, ...] = (64, 128, 320, 512)  # channels per stage
     mixer: str = "pooling"  # the token mixer of every block: one of MIXERS

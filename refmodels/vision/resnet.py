@@ -6,7 +6,8 @@ parameter counts on the meta device, same logits with the same weights and rando
 constants
 (``tests/test_resnet.py``, converter in ``refmodels/convert/timm_resnet.py``).
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, C channels, H W spatial size, K classes.
     image (B, 3, 224, 224) -> stem (B, 64, 56, 56) -> stage 1 (B, 256, 56, 56)
     -> stage 2 (B, 512, 28, 28) -> stage 3 (B, 1024, 14, 14) -> stage 4 (B, 2048, 7, 7)
@@ -35,12 +36,14 @@ from refmodels.registry import register_model
 
 __all__ = ["BasicBlock", "Bottleneck", "PAPER_GMACS", "ResNet", "ResNetConfig", "Shortcut", "Stem"]
 
-# Table 1 of the paper, bottom row, labelled "FLOPs" but counting multiply-adds.
+#: Table 1 of the paper, bottom row, labelled "FLOPs" but counting multiply-adds.
 PAPER_GMACS = {"resnet18": 1.8, "resnet34": 3.6, "resnet50": 3.8, "resnet101": 7.6, "resnet152": 11.3}
 
 
 @dataclass(frozen=True)
 class ResNetConfig:
+    """Settings of :class:`ResNet`: block, blocks per stage, widths, stride placement (v1 / v1.5)."""
+
     block: str  # "basic" (ResNet-18/34) or "bottleneck" (ResNet-50/101/152)
     layers: tuple[int, ...]  # blocks per stage (conv2_x ... conv5_x in Table 1)
     widths: tuple[int, ...] = (64, 128, 256, 512)  # 3x3 conv width in each stage

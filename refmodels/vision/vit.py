@@ -8,7 +8,8 @@ same parameter counts on the meta device, same logits with the same weights and 
 constants, also at another resolution with the position embeddings resampled
 (``tests/test_vit.py``, converter in ``refmodels/convert/timm_vit.py``).
 
-Shapes (batch-first, one glossary for the project):
+Shapes (batch-first, one glossary for the project)::
+
     B batch, C channels, H W image size, P patch side, N tokens, D width,
     nh heads, hd head width (D / nh), K classes.
     image (B, 3, 224, 224) -> patches (B, 196, 768) -> + [CLS] (B, 197, 768)
@@ -43,14 +44,16 @@ from refmodels.registry import register_model
 
 __all__ = ["PAPER_PARAMS_M", "Attention", "Block", "Mlp", "PatchEmbed", "ViT", "ViTConfig", "resample_pos_embed"]
 
-# Table 1 of the paper, "Params" column, in millions (ViT-S is not in the paper). The
-# paper gives one figure per model size; ViT-L/16 as built here (and by timm) has 304.3M,
-# and the ViT page computes which variants could give 307M.
+#: Table 1 of the paper, "Params" column, in millions (ViT-S is not in the paper). The
+#: paper gives one figure per model size; ViT-L/16 as built here (and by timm) has 304.3M,
+#: and the ViT page computes which variants could give 307M.
 PAPER_PARAMS_M = {"vit_base_patch16_224": 86, "vit_large_patch16_224": 307}
 
 
 @dataclass(frozen=True)
 class ViTConfig:
+    """Settings of :class:`ViT`; the defaults are ViT-B/16 at 224x224."""
+
     img_size: int = 224  # the size the position embeddings are made for
     patch_size: int = 16
     in_chans: int = 3
