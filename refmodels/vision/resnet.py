@@ -21,7 +21,7 @@ Differences from the paper:
       GMACs for ResNet-50) and is about half a point more accurate. Set
       ``stride_in_3x3=False`` to get the paper's placement.
     * Shortcuts are identity, or a 1x1 convolution plus BatchNorm where the shape
-      changes: the paper's option B, which every public implementation uses.
+      changes: the paper's option B, as in torchvision and timm (the paper's CIFAR nets use option A).
 """
 
 from dataclasses import dataclass
