@@ -23,13 +23,8 @@ import time
 from pathlib import Path
 
 CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```\s*$", re.M | re.S)
-SEEDS = [
-    (re.compile(r"(manual_seed\(\s*)(\d+)"), None),
-    (re.compile(r"(default_rng\(\s*)(\d+)"), None),
-    (re.compile(r"(RandomState\(\s*)(\d+)"), None),
-    (re.compile(r"(random\.seed\(\s*)(\d+)"), None),
-    (re.compile(r"(\bseed\s*=\s*)(\d+)"), None),
-]
+# every literal seed: manual_seed(N), default_rng(N), RandomState(N), random.seed(N), seed=N
+SEED = re.compile(r"((?:manual_seed|default_rng|RandomState|random\.seed)\(\s*|\bseed\s*=\s*)(\d+)")
 
 
 def code_cells(path: Path) -> list[str]:
@@ -49,9 +44,7 @@ def code_cells(path: Path) -> list[str]:
 
 
 def shift_seeds(code: str, offset: int) -> str:
-    for pattern, _ in SEEDS:
-        code = pattern.sub(lambda m: m.group(1) + str(int(m.group(2)) + offset), code)
-    return code
+    return SEED.sub(lambda m: m.group(1) + str(int(m.group(2)) + offset), code)
 
 
 def run(path: Path, kernel: str, offset: int, timeout: int) -> tuple[float, list[str]]:
